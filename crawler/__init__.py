@@ -1,0 +1,1 @@
+"""nianbao's crawler: Scrapy settings, items, pipelines, middlewares, extraction and the CLI."""

@@ -1,0 +1,71 @@
+"""Shared fixtures: the real-page corpus, and the database backends the suite runs against.
+
+PostgreSQL tests run when ``NIANBAO_TEST_POSTGRES_URL`` is set (``.ci/run`` sets it when the
+server answers). Under ``CI=true`` a test that asks for PostgreSQL fails instead of skipping
+when the variable is missing, so CI can never pass by silently testing less.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("NIANBAO_SHARED_DIR", REPO_ROOT.parent / "shared"))
+CORPUS_DEV = SHARED_DIR / "corpus" / "dev"
+
+POSTGRES_URL_ENV = "NIANBAO_TEST_POSTGRES_URL"
+REDIS_URL_ENV = "NIANBAO_TEST_REDIS_URL"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def service_url(env_name: str, what: str) -> str:
+    """The URL of an external test service, or skip (fail under CI) when it is not configured."""
+    url = os.environ.get(env_name)
+    if not url:
+        message = f"{what} tests need {env_name}"
+        if _in_ci():
+            pytest.fail(f"{message} (required under CI=true)")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def corpus_dev() -> Path:
+    """``../shared/corpus/dev`` (the real saved bureau pages); skip when absent."""
+    if not (CORPUS_DEV / "MANIFEST.tsv").is_file():
+        pytest.skip(f"real-page corpus not found at {CORPUS_DEV}")
+    return CORPUS_DEV
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return service_url(POSTGRES_URL_ENV, "PostgreSQL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty archive database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    url = service_url(POSTGRES_URL_ENV, "PostgreSQL")
+    _reset_postgres(url)
+    return url
+
+
+def _reset_postgres(url: str) -> None:
+    """Drop every table so each test starts from an empty schema."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
