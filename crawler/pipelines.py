@@ -1,0 +1,75 @@
+"""Item pipelines: the only place crawled data is written to the archive.
+
+:class:`ArchivePipeline` records every :class:`ReportItem` as a document/version and every
+:class:`PageFailureItem` as an error on the crawl run, each in its own short transaction, so an
+interrupted crawl keeps everything recorded before the interruption. When the spider closes it
+records the site's page count, finish reason and whether the site failed (no list page could
+be fetched).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from crawler.items import PageFailureItem, ReportItem
+from storage import archive
+from storage.db import open_archive
+
+DATABASE_SETTING = "NIANBAO_DATABASE_URL"
+RUN_ID_SETTING = "NIANBAO_RUN_ID"
+
+
+class ArchivePipeline:
+    """Persist reports and failures of one site's crawl into the archive database."""
+
+    def __init__(self, crawler: Crawler, database_url: str, run_id: int) -> None:
+        self.crawler = crawler
+        self.run_id = run_id
+        self.sessions = open_archive(database_url)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        database_url = crawler.settings.get(DATABASE_SETTING)
+        run_id = crawler.settings.getint(RUN_ID_SETTING)
+        if not database_url or not run_id:
+            raise NotConfigured(f"{DATABASE_SETTING} and {RUN_ID_SETTING} must be set")
+        pipeline = cls(crawler, database_url, run_id)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def process_item(self, item: Any) -> Any:
+        stats = self.crawler.stats
+        if isinstance(item, ReportItem):
+            with self.sessions() as session, session.begin():
+                outcome = archive.record_report(session, self.run_id, item)
+            stats.inc_value("nianbao/reports_found")
+            stats.inc_value(f"nianbao/{outcome.name.lower()}")
+        elif isinstance(item, PageFailureItem):
+            with self.sessions() as session, session.begin():
+                archive.record_failure(session, self.run_id, item)
+            stats.inc_value("nianbao/failures")
+        else:
+            raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
+        return item
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        list_pages = stats.get_value("nianbao/list_pages", 0)
+        report_pages = stats.get_value("nianbao/report_pages", 0)
+        site_key = spider.site.key  # type: ignore[attr-defined]
+        with self.sessions() as session, session.begin():
+            archive.finish_site_crawl(
+                session,
+                self.run_id,
+                site_key,
+                pages=list_pages + report_pages,
+                finish_reason=reason,
+                # A site whose column could not be fetched at all has failed; single dead
+                # report links are page failures, recorded but not fatal to the site.
+                failed=list_pages == 0,
+            )

@@ -1,0 +1,50 @@
+"""Scrapy settings for nianbao crawls.
+
+Politeness first: robots.txt is obeyed, AutoThrottle adapts the delay to each server, and every
+site has a page budget (``CLOSESPIDER_PAGECOUNT``) and a depth limit set from its sites-file
+entry by the runner. ``nianbao crawl -s NAME=VALUE`` overrides any of these for one run.
+"""
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "nianbao/0.1 (archive of government information-disclosure annual reports)"
+ROBOTSTXT_OBEY = True
+
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+# Bureau pages are small; a report PDF can be big, but nothing legitimate is 64 MiB.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+METAREFRESH_ENABLED = True
+
+DEPTH_LIMIT = 8
+DEPTH_PRIORITY = 0
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    # After RedirectMiddleware (600) has produced the redirected request, before it is sent.
+    "crawler.middlewares.PrivateRedirectGuard": 650,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArchivePipeline": 500,
+}
+EXTENSIONS = {
+    "crawler.progress.ProgressExtension": 500,
+}
+
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,1 @@
+from tests.crawler.harness import demo  # noqa: F401  (fixture)

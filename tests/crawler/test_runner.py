@@ -1,0 +1,127 @@
+"""Whole crawls of the demo site over loopback, asserting on the archive database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from crawler.demo.site import DEMO_SITE_KEYS
+from storage.db import open_archive
+from storage.models import CrawlError, CrawlRun, Document, SiteCrawl, Version
+
+from tests.crawler.harness import FAST_CRAWL, run_nianbao
+
+
+def crawl(demo, database_url: str, cwd: Path, *site_keys: str):
+    return run_nianbao("--db", database_url, "--sites", str(demo.sites_file), "crawl", "-q", *FAST_CRAWL, *site_keys, cwd=cwd)
+
+
+def test_demo_crawl_archives_every_report_once_with_its_metadata(demo, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    result = crawl(demo, database_url, tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout
+
+    sessions = open_archive(database_url)
+    with sessions() as session:
+        documents = {d.url: d for d in session.scalars(select(Document))}
+        expected = {demo.url(r.path): r for r in demo.site.expected_reports}
+        assert set(documents) == set(expected)
+        for url, report in expected.items():
+            doc = documents[url]
+            assert (doc.title, doc.report_year, doc.pub_date, doc.publisher, doc.index_no) == (
+                report.title,
+                report.report_year,
+                report.pub_date,
+                report.publisher,
+                report.index_no,
+            ), url
+            latest = session.get(Version, doc.latest_version_id)
+            assert latest.body_text.strip()
+            assert latest.doc_no == report.doc_no
+            assert latest.attachments == [demo.url(p) for p in report.attachments]
+        assert session.scalar(select(func.count()).select_from(Version)) == len(expected)
+
+        run = session.scalars(select(CrawlRun)).one()
+        assert run.status == "finished" and run.finished_at is not None
+        assert run.new_documents == len(expected)
+        errors = {e.url: e for e in session.scalars(select(CrawlError))}
+        for failure in demo.site.expected_failures:
+            error = errors[demo.url(failure.path)]
+            if failure.kind == "http-404":
+                assert error.reason == "HTTP 404" and error.http_status == 404
+            else:
+                assert error.reason.startswith("timeout")
+        site_crawls = session.scalars(select(SiteCrawl)).all()
+        assert {sc.status for sc in site_crawls} == {"ok"}
+        assert sum(sc.reports_found for sc in site_crawls) == len(expected)
+    assert "Crawl run 1: finished" in result.stdout
+
+
+def test_recrawl_adds_nothing_and_one_changed_page_adds_exactly_one_version(demo, tmp_path, database_url):
+    first = crawl(demo, database_url, tmp_path)
+    assert first.returncode == 0, first.stderr + first.stdout
+    sessions = open_archive(database_url)
+    with sessions() as session:
+        documents_before = session.scalar(select(func.count()).select_from(Document))
+        versions_before = session.scalar(select(func.count()).select_from(Version))
+
+    second = crawl(demo, database_url, tmp_path)
+    assert second.returncode == 0, second.stderr
+    with sessions() as session:
+        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert (run.new_documents, run.new_versions) == (0, 0)
+        assert run.unchanged == documents_before
+        assert session.scalar(select(func.count()).select_from(Document)) == documents_before
+        assert session.scalar(select(func.count()).select_from(Version)) == versions_before
+
+    report = next(r for r in demo.site.expected_reports if r.site_key == "demo-tjj")
+    page = demo.site.pages[report.path]
+    marker = '<div class="Custom_UnionStyle">'.encode()
+    edited = page.body.replace(marker, marker + "<p>更正说明：本报告数据已更正。</p>".encode(), 1)
+    assert edited != page.body
+    demo.server.replace_page(report.path, edited)
+
+    third = crawl(demo, database_url, tmp_path)
+    assert third.returncode == 0, third.stderr
+    with sessions() as session:
+        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert (run.new_documents, run.new_versions) == (0, 1)
+        assert session.scalar(select(func.count()).select_from(Version)) == versions_before + 1
+        doc = session.scalars(select(Document).where(Document.url == demo.url(report.path))).one()
+        numbers = sorted(v.number for v in session.scalars(select(Version).where(Version.document_id == doc.id)))
+        assert numbers == [1, 2]
+        assert "更正说明：本报告数据已更正。" in session.get(Version, doc.latest_version_id).body_text
+
+
+def test_unreachable_site_fails_with_status_1_and_others_still_archive(demo, tmp_path):
+    sites_text = demo.sites_file.read_text(encoding="utf-8") + """
+[[sites]]
+key = "down"
+name = "宕机局"
+region = "示范市"
+level = "department"
+family = "generic"
+list_urls = ["http://127.0.0.1:9/xxgk/ndbg/index.html"]
+"""
+    demo.sites_file.write_text(sites_text, encoding="utf-8")
+    database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    result = crawl(demo, database_url, tmp_path, "down", "demo-xian")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["Error: crawl run 1: site(s) failed: down"]
+    sessions = open_archive(database_url)
+    with sessions() as session:
+        statuses = {sc.site.key: sc.status for sc in session.scalars(select(SiteCrawl))}
+        assert statuses == {"down": "failed", "demo-xian": "ok"}
+        error = session.scalars(select(CrawlError).where(CrawlError.page_kind == "list")).one()
+        assert error.reason == "connection refused"
+        assert session.scalar(select(func.count()).select_from(Document)) == sum(
+            1 for r in demo.site.expected_reports if r.site_key == "demo-xian"
+        )
+        assert session.scalars(select(CrawlRun)).one().status == "failed"
+
+
+def test_every_demo_site_key_is_configured(demo):
+    text = demo.sites_file.read_text(encoding="utf-8")
+    for key in DEMO_SITE_KEYS:
+        assert f'key = "{key}"' in text
