@@ -1,3 +1,5 @@
+import tomllib
+
 import pytest
 
 from crawler.config import DEFAULT_MAX_PAGES, load_sites, parse_sites, select_sites
@@ -104,3 +106,15 @@ def test_select_sites_by_key(tmp_path):
     assert len(select_sites(sites, (), "f")) == 2
     with pytest.raises(ConfigError, match="no site with key 'nope'"):
         select_sites(sites, ("nope",), "f")
+
+
+def test_example_sites_file_is_valid_and_carries_the_demo_and_real_columns():
+    from crawler.demo.site import DEMO_SITE_KEYS, demo_sites_toml
+    from tests.conftest import REPO_ROOT
+
+    sites = {s.key: s for s in load_sites(REPO_ROOT / "sites.example.toml")}
+    demo_sites = {s.key: s for s in parse_sites(tomllib.loads(demo_sites_toml("http://127.0.0.1:8765")))}
+    for key in DEMO_SITE_KEYS:
+        assert sites[key] == demo_sites[key]
+    assert sites["putian-tjj"].list_urls == ("https://www.putian.gov.cn/zfxxgk/bmzfxxgk/ptstjj/zfxxgk/zfxxgknb/",)
+    assert sites["pingtan"].list_urls == ("https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/",)
