@@ -130,11 +130,19 @@ def demo(obj: Context, port: int, serve: bool) -> None:
         server.stop()
     _print_archived(obj, [s.key for s in sites])
     click.echo("")
-    click.echo(f"Archive:    {obj.database_url}")
+    click.echo(f"Archive:    {_describe_database(obj.database_url)}")
     click.echo(f"Sites file: {sites_path}")
     click.echo("Try:        nianbao search 统计  |  nianbao show 1")
     if result.failed_sites:
         raise CrawlFailed(f"crawl run {result.run_id}: site(s) failed: {', '.join(result.failed_sites)}")
+
+
+def _describe_database(url: str) -> str:
+    """A SQLite archive as its absolute file path (what a user deletes); other URLs as given."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + ":memory:"):
+        return str(Path(url[len(prefix):]).resolve())
+    return url
 
 
 def _wait_for_interrupt() -> None:

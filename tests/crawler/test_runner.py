@@ -125,3 +125,19 @@ def test_every_demo_site_key_is_configured(demo):
     text = demo.sites_file.read_text(encoding="utf-8")
     for key in DEMO_SITE_KEYS:
         assert f'key = "{key}"' in text
+
+
+def test_page_budget_stops_a_site_early_and_robots_txt_is_read(demo, tmp_path):
+    text = demo.sites_file.read_text(encoding="utf-8")
+    text = text.replace('key = "demo-xian"', 'key = "demo-xian"\nmax_pages = 3', 1)
+    demo.sites_file.write_text(text, encoding="utf-8")
+    database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    result = crawl(demo, database_url, tmp_path, "demo-xian")
+    assert result.returncode == 0, result.stderr
+    sessions = open_archive(database_url)
+    with sessions() as session:
+        site_crawl = session.scalars(select(SiteCrawl)).one()
+        assert site_crawl.finish_reason == "closespider_pagecount"
+        archived = session.scalar(select(func.count()).select_from(Document))
+        assert 0 < archived < sum(1 for r in demo.site.expected_reports if r.site_key == "demo-xian")
+    assert demo.server.request_counts["/robots.txt"] >= 1

@@ -1,0 +1,520 @@
+"""Writing to and reading from the archive: the API the Scrapy pipeline and the CLI use.
+
+Every function takes a :class:`~sqlalchemy.orm.Session` first and never commits: the caller owns
+the transaction, one per item in a pipeline::
+
+    with Session() as session, session.begin():
+        outcome = record_report(session, run_id, item)
+
+Writes are idempotent upserts on unique keys (``INSERT ... ON CONFLICT DO NOTHING`` followed by a
+select), so two processes recording the same report at the same time, or a crawl re-run after a
+crash, never create a second document or version. Database errors come out as
+:class:`~crawler.errors.StorageError`.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from crawler.config import SiteConfig
+from crawler.errors import StorageError
+from crawler.items import PageFailureItem, ReportItem
+from storage.db import describe_error
+from storage.models import (
+    COUNTERS,
+    PAGE_KINDS,
+    Base,
+    CrawlError,
+    CrawlRun,
+    Document,
+    Site,
+    SiteCrawl,
+    Version,
+    utcnow,
+)
+from storage.normalize import content_hash
+
+__all__ = [
+    "RecordOutcome",
+    "finish_run",
+    "finish_site_crawl",
+    "get_document",
+    "get_run",
+    "list_documents",
+    "list_sites",
+    "record_failure",
+    "record_report",
+    "run_errors",
+    "run_summary",
+    "search_documents",
+    "start_run",
+    "sync_site",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# How often record_report retries when a concurrent writer took the next version number.
+_VERSION_NUMBER_ATTEMPTS = 5
+
+
+class RecordOutcome(enum.StrEnum):
+    """What :func:`record_report` did with a fetched report."""
+
+    NEW_DOCUMENT = "new_document"  # first version of a document not archived before
+    NEW_VERSION = "new_version"  # the body changed: another version of a known document
+    UNCHANGED = "unchanged"  # the normalized body matches a version already archived
+
+    @property
+    def counter(self) -> str:
+        """The SiteCrawl / CrawlRun counter this outcome increments."""
+        return {
+            RecordOutcome.NEW_DOCUMENT: "new_documents",
+            RecordOutcome.NEW_VERSION: "new_versions",
+            RecordOutcome.UNCHANGED: "unchanged",
+        }[self]
+
+
+def _storage_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn driver and ORM errors into a one-line StorageError naming the operation."""
+    what = function.__name__.replace("_", " ")
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"{what} failed: {describe_error(exc)}") from exc
+
+    return wrapper
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+@_storage_errors
+def sync_site(session: Session, site: SiteConfig) -> Site:
+    """Insert or update the site row for ``site`` (matched by key) and return it."""
+    now = utcnow()
+    values = {
+        "name": site.name,
+        "region": site.region,
+        "level": site.level,
+        "family": site.family,
+        "list_urls": list(site.list_urls),
+        "config": site.as_dict(),
+    }
+    _insert_ignore(session, Site, key=site.key, created_at=now, updated_at=now, **values)
+    row = _site_by_key(session, site.key, refresh=True)
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)  # updated_at follows through onupdate
+    session.flush()
+    return row
+
+
+@_storage_errors
+def start_run(session: Session, site_keys: Sequence[str]) -> CrawlRun:
+    """A new run (status ``running``) with a SiteCrawl row for each key that names a known site."""
+    keys = list(dict.fromkeys(site_keys))
+    run = CrawlRun(status="running", site_keys=keys, started_at=utcnow())
+    session.add(run)
+    session.flush()
+    sites = session.scalars(select(Site).where(Site.key.in_(keys)).order_by(Site.key)).all()
+    for site in sites:
+        session.add(SiteCrawl(run_id=run.id, site_id=site.id, status="running"))
+    session.flush()
+    return run
+
+
+@_storage_errors
+def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutcome:
+    """Archive one fetched report; see :class:`RecordOutcome` for the possible results.
+
+    The document is found or created by (site, URL). The body is compared by
+    :func:`~storage.normalize.content_hash`: a hash the document already has is ``UNCHANGED``
+    (and if it is an older version -- the page reverted -- that version becomes the latest
+    again); otherwise a version with the next number is added. The document's metadata columns
+    are refreshed from the item every time (``title`` falls back to the link text), and the
+    run's counters for the site are incremented.
+    """
+    site = _site_by_key(session, item.site_key)
+    _require_run(session, run_id)
+    seen_at = _as_utc(item.fetched_at) or utcnow()
+    pub_date = _check_date(item.pub_date, "pub_date", item.url)
+    written_date = _check_date(item.written_date, "written_date", item.url)
+    title = item.title or item.list_title
+    digest = content_hash(item.body_text or "")
+    metadata: dict[str, Any] = {
+        "title": title,
+        "index_no": item.index_no,
+        "publisher": item.publisher,
+        "pub_date": pub_date,
+        "report_year": item.report_year,
+        "missing_fields": list(item.missing_fields),
+    }
+
+    _insert_ignore(
+        session,
+        Document,
+        site_id=site.id,
+        url=item.url,
+        first_seen_at=seen_at,
+        last_seen_at=seen_at,
+        last_run_id=run_id,
+        **metadata,
+    )
+    document = session.scalars(
+        select(Document)
+        .where(Document.site_id == site.id, Document.url == item.url)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if document is None:  # only possible above READ COMMITTED isolation
+        raise StorageError(f"report {item.url}: the document row could not be read back")
+
+    version = _version_by_hash(session, document.id, digest)
+    if version is None:
+        # New content: lock the document row so concurrent writers of new bodies take turns
+        # choosing the next number (PostgreSQL; SQLite serializes writers anyway), then look
+        # again -- the writer before us may have stored this very body.
+        session.execute(select(Document.id).where(Document.id == document.id).with_for_update())
+        version = _version_by_hash(session, document.id, digest)
+    if version is None:
+        version_values = {
+            **metadata,
+            "written_date": written_date,
+            "doc_no": item.doc_no,
+            "topic": item.topic,
+            "body_text": item.body_text or "",
+            "attachments": list(item.attachments),
+            "encoding": item.encoding,
+            "first_seen_at": seen_at,
+            "last_seen_at": seen_at,
+            "first_run_id": run_id,
+            "last_run_id": run_id,
+        }
+        version, inserted = _add_version(session, document, digest, version_values)
+    else:
+        inserted = False
+
+    if inserted:
+        outcome = RecordOutcome.NEW_DOCUMENT if version.number == 1 else RecordOutcome.NEW_VERSION
+    else:
+        outcome = RecordOutcome.UNCHANGED
+        version.last_seen_at = max(version.last_seen_at, seen_at)
+        version.last_run_id = run_id
+
+    for name, value in metadata.items():
+        if getattr(document, name) != value:
+            setattr(document, name, value)
+    document.last_seen_at = max(document.last_seen_at, seen_at)
+    document.last_run_id = run_id
+    if document.latest_version_id != version.id:
+        document.latest_version = version
+    _increment(session, run_id, site.id, reports_found=1, **{outcome.counter: 1})
+    return outcome
+
+
+@_storage_errors
+def record_failure(session: Session, run_id: int, item: PageFailureItem) -> None:
+    """Record a page that could not be fetched or used, and count it on the site's crawl."""
+    site = _site_by_key(session, item.site_key)
+    _require_run(session, run_id)
+    if item.page_kind not in PAGE_KINDS:
+        raise StorageError(
+            f"failure of {item.url}: page_kind must be one of {', '.join(PAGE_KINDS)}"
+            f" (got {item.page_kind!r})"
+        )
+    session.add(
+        CrawlError(
+            run_id=run_id,
+            site_id=site.id,
+            url=item.url,
+            page_kind=item.page_kind,
+            reason=item.reason,
+            http_status=item.http_status,
+            created_at=utcnow(),
+        )
+    )
+    _increment(session, run_id, site.id, failures=1)
+
+
+@_storage_errors
+def finish_site_crawl(
+    session: Session, run_id: int, site_key: str, *, pages: int, finish_reason: str, failed: bool
+) -> SiteCrawl:
+    """Close one site's part of a run: ``ok`` or ``failed``, with its page count and reason."""
+    site = _site_by_key(session, site_key)
+    _require_run(session, run_id)
+    crawl = _site_crawl(session, run_id, site.id)
+    crawl.status = "failed" if failed else "ok"
+    crawl.pages = pages
+    crawl.finish_reason = finish_reason
+    crawl.finished_at = utcnow()
+    session.flush()
+    return crawl
+
+
+@_storage_errors
+def finish_run(session: Session, run_id: int, *, interrupted: bool = False) -> CrawlRun:
+    """Close a run: sum its site counters into the totals and set its final status.
+
+    The status is ``interrupted`` when asked, else ``failed`` when any site failed, else
+    ``finished``. A site crawl still ``running`` at this point never finished: it is marked
+    ``failed`` with the reason ``interrupted`` or ``did not finish``.
+    """
+    run = _require_run(session, run_id)
+    now = utcnow()
+    crawls = session.scalars(
+        select(SiteCrawl)
+        .where(SiteCrawl.run_id == run_id)
+        .execution_options(populate_existing=True)
+    ).all()
+    for crawl in crawls:
+        if crawl.status == "running":
+            crawl.status = "failed"
+            crawl.finish_reason = crawl.finish_reason or (
+                "interrupted" if interrupted else "did not finish"
+            )
+            crawl.finished_at = now
+    for counter in COUNTERS:
+        setattr(run, counter, sum(getattr(crawl, counter) for crawl in crawls))
+    run.finished_at = now
+    if interrupted:
+        run.status = "interrupted"
+    elif any(crawl.status == "failed" for crawl in crawls):
+        run.status = "failed"
+    else:
+        run.status = "finished"
+    session.flush()
+    return run
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+@_storage_errors
+def get_run(session: Session, run_id: int) -> CrawlRun | None:
+    """The run with this id, or None."""
+    return session.get(CrawlRun, run_id)
+
+
+@_storage_errors
+def run_summary(session: Session, run_id: int) -> list[SiteCrawl]:
+    """The run's per-site rows, with their site loaded, ordered by site key."""
+    return list(
+        session.scalars(
+            select(SiteCrawl)
+            .join(SiteCrawl.site)
+            .where(SiteCrawl.run_id == run_id)
+            .options(joinedload(SiteCrawl.site))
+            .order_by(Site.key)
+        ).all()
+    )
+
+
+@_storage_errors
+def run_errors(session: Session, run_id: int) -> list[CrawlError]:
+    """The run's failed pages in the order they were recorded, with their site loaded."""
+    return list(
+        session.scalars(
+            select(CrawlError)
+            .where(CrawlError.run_id == run_id)
+            .options(joinedload(CrawlError.site))
+            .order_by(CrawlError.id)
+        ).all()
+    )
+
+
+@_storage_errors
+def list_sites(session: Session) -> list[Site]:
+    """Every site, ordered by key."""
+    return list(session.scalars(select(Site).order_by(Site.key)).all())
+
+
+@_storage_errors
+def list_documents(
+    session: Session, site_key: str | None = None, limit: int = 100
+) -> list[Document]:
+    """Documents (of one site, or all), newest publication date first; site loaded."""
+    stmt = select(Document).options(joinedload(Document.site))
+    if site_key is not None:
+        stmt = stmt.join(Document.site).where(Site.key == site_key)
+    stmt = stmt.order_by(Document.pub_date.desc().nulls_last(), Document.id.desc())
+    return list(session.scalars(stmt.limit(_limit(limit))).all())
+
+
+@_storage_errors
+def get_document(session: Session, document_id: int) -> Document | None:
+    """One document with its site, its versions (ordered by number) and latest version loaded."""
+    return session.scalars(
+        select(Document)
+        .where(Document.id == document_id)
+        .options(
+            joinedload(Document.site),
+            selectinload(Document.versions),
+            joinedload(Document.latest_version),
+        )
+    ).one_or_none()
+
+
+@_storage_errors
+def search_documents(
+    session: Session, query: str, limit: int = 20
+) -> list[tuple[Document, Version]]:
+    """Documents whose latest version's title or body contains ``query``, newest first.
+
+    A plain substring match (case-insensitive for Latin letters) with the query as a bound
+    parameter; ``%``, ``_`` and the escape character in it match themselves. This scans the
+    versions table: a full-text index replaces it later.
+    """
+    needle = (query or "").strip()
+    if not needle:
+        return []
+    stmt = (
+        select(Document, Version)
+        .join(Version, Version.id == Document.latest_version_id)
+        .where(
+            or_(
+                Version.title.icontains(needle, autoescape=True),
+                Version.body_text.icontains(needle, autoescape=True),
+            )
+        )
+        .options(joinedload(Document.site))
+        .order_by(Document.pub_date.desc().nulls_last(), Document.id.desc())
+        .limit(_limit(limit))
+    )
+    return [(document, version) for document, version in session.execute(stmt).all()]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _insert_ignore(session: Session, model: type[Base], **values: Any) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted."""
+    table = model.__table__
+    dialect = session.get_bind(mapper=model.__mapper__).dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        raise StorageError(f"unsupported database backend {dialect!r} (use SQLite or PostgreSQL)")
+    result = session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _site_by_key(session: Session, key: str, *, refresh: bool = False) -> Site:
+    stmt = select(Site).where(Site.key == key)
+    if refresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    site = session.scalars(stmt).one_or_none()
+    if site is None:
+        raise StorageError(f"unknown site '{key}': sync the site before recording its pages")
+    return site
+
+
+def _require_run(session: Session, run_id: int) -> CrawlRun:
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        raise StorageError(f"no crawl run with id {run_id}")
+    return run
+
+
+def _site_crawl(session: Session, run_id: int, site_id: int) -> SiteCrawl:
+    """The run's row for the site, created when the site joined after the run started."""
+    _insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
+    return session.scalars(
+        select(SiteCrawl)
+        .where(SiteCrawl.run_id == run_id, SiteCrawl.site_id == site_id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _increment(session: Session, run_id: int, site_id: int, **counters: int) -> None:
+    """Add to the site crawl's counters in SQL, so concurrent writers do not lose updates."""
+    _insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
+    session.execute(
+        update(SiteCrawl)
+        .where(SiteCrawl.run_id == run_id, SiteCrawl.site_id == site_id)
+        .values(
+            {getattr(SiteCrawl, name): getattr(SiteCrawl, name) + n for name, n in counters.items()}
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _version_by_hash(session: Session, document_id: int, digest: str) -> Version | None:
+    return session.scalars(
+        select(Version).where(Version.document_id == document_id, Version.content_hash == digest)
+    ).one_or_none()
+
+
+def _add_version(
+    session: Session, document: Document, digest: str, values: dict[str, Any]
+) -> tuple[Version, bool]:
+    """Insert a version with the next number; (version, inserted).
+
+    ``inserted`` is False when a concurrent writer stored the same body first. When one stored a
+    different body under the number we picked, the next number is tried.
+    """
+    for _ in range(_VERSION_NUMBER_ATTEMPTS):
+        number = session.scalar(
+            select(func.coalesce(func.max(Version.number), 0)).where(
+                Version.document_id == document.id
+            )
+        )
+        inserted = _insert_ignore(
+            session,
+            Version,
+            document_id=document.id,
+            number=int(number or 0) + 1,
+            content_hash=digest,
+            **values,
+        )
+        version = _version_by_hash(session, document.id, digest)
+        if version is not None:
+            return version, inserted
+    raise StorageError(
+        f"report {document.url}: could not allocate a version number"
+        f" after {_VERSION_NUMBER_ATTEMPTS} attempts"
+    )
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _check_date(value: str | None, field: str, url: str) -> str | None:
+    """``value`` when it is a real date written YYYY-MM-DD; None for no date."""
+    if not value:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        date.fromisoformat(value)
+        return value
+    except (TypeError, ValueError):
+        raise StorageError(f"report {url}: {field} must be YYYY-MM-DD (got {value!r})") from None
+
+
+def _limit(limit: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"limit must be a positive integer (got {limit!r})")
+    return limit

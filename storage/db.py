@@ -1,0 +1,239 @@
+"""Opening the archive database: engine, schema migrations and sessions.
+
+Typical use (the caller owns the transaction)::
+
+    from storage import open_archive
+
+    Session = open_archive("sqlite:///nianbao-data/archive.sqlite3")
+    with Session() as session, session.begin():
+        ...
+
+:func:`open_archive` creates the engine, brings the schema up to date (``alembic upgrade head``,
+a no-op when it already is) and returns a ``sessionmaker``. Every database problem met here --
+a malformed URL, an unknown driver, a server that does not answer, a failed migration -- becomes
+a :class:`~crawler.errors.StorageError` with one readable line.
+
+SQLite connections get WAL journal mode (readers do not block the writer), a 30 s busy timeout
+(concurrent writers wait instead of failing) and enforced foreign keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.errors import StorageError
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "create_archive_engine",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "migrate",
+    "open_archive",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+# pg_advisory_xact_lock key held while migrating (any constant unlikely to clash).
+MIGRATION_LOCK_ID = 0x6E69616E62616F  # "nianbao"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def create_archive_engine(url: str) -> Engine:
+    """An engine for ``url`` (SQLite or PostgreSQL), checked by opening one connection."""
+    parsed = _parse_url(url)
+    shown = _shown(parsed)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise StorageError(
+            f"unsupported database {shown}: use sqlite:///PATH or postgresql+psycopg2://..."
+        )
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        _make_sqlite_folder(parsed, shown)
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except NoSuchModuleError:
+        raise StorageError(f"unknown database driver in {shown}") from None
+    except ImportError as exc:
+        raise StorageError(f"database driver for {shown} is not installed ({exc.name})") from None
+    except (ArgumentError, TypeError, ValueError) as exc:
+        raise StorageError(f"invalid database URL {shown}: {_first_line(exc)}") from None
+    if backend == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite_connection)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot open database {shown}: {describe_error(exc)}") from None
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _parse_url(url: str) -> URL:
+    if not isinstance(url, str) or not url.strip():
+        raise StorageError("no database URL given")
+    try:
+        return make_url(url.strip())
+    except ArgumentError:
+        raise StorageError(
+            f"invalid database URL {url.split('@')[-1]!r}: expected e.g. sqlite:///PATH"
+            " or postgresql+psycopg2://USER@HOST/DB"
+        ) from None
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _make_sqlite_folder(url: URL, shown: str) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the folder {folder} for {shown}: {exc.strerror or exc}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line:
+            return line
+    return type(exc).__name__
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line saying what the database driver reported, without SQL or traceback text."""
+    orig = getattr(exc, "orig", None)
+    return _first_line(orig if orig is not None else exc)
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+def alembic_config(connection: Any = None) -> Config:
+    """An Alembic configuration for ``storage/migrations``, built in code (no alembic.ini)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration revision shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot read the schema revision: {describe_error(exc)}") from None
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (``alembic upgrade head``); a no-op when it is there."""
+    _run_alembic(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Take the schema down to ``revision`` (``base`` drops every archive table)."""
+    _run_alembic(engine, "downgrade", revision)
+
+
+def _run_alembic(engine: Engine, direction: str, revision: str) -> None:
+    operation = getattr(command, direction)
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with engine.connect() as connection:
+            if sqlite:
+                # Batch migrations copy and drop tables; with foreign keys enforced, dropping a
+                # referenced table would cascade into its children. The pragma only takes effect
+                # outside a transaction, and the integrity check runs before the commit.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            try:
+                with connection.begin():
+                    _lock_for_migration(connection)
+                    operation(alembic_config(connection), revision)
+                    if sqlite:
+                        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if problems:
+                            raise StorageError(
+                                f"{direction} to {revision} would break {len(problems)} foreign"
+                                f" key reference(s), first in table {problems[0][0]}"
+                            )
+            finally:
+                if sqlite:
+                    connection.rollback()  # no-op after a commit; ends a failed transaction
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
+    except StorageError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StorageError(
+            f"database {direction} to {revision} failed: {describe_error(exc)}"
+        ) from None
+    except CommandError as exc:  # unknown revision, broken script directory ...
+        raise StorageError(
+            f"database {direction} to {revision} failed: {_first_line(exc)}"
+        ) from exc
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Make concurrent migrations (two processes opening a new archive) take turns.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to the busy timeout),
+    which also makes the whole migration one transaction. PostgreSQL: a transaction-scoped
+    advisory lock; its DDL is transactional anyway.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+
+
+def open_archive(url: str) -> sessionmaker[Session]:
+    """Engine + migrations + ``sessionmaker(expire_on_commit=False)`` for the archive at ``url``."""
+    engine = create_archive_engine(url)
+    try:
+        migrate(engine)
+    except StorageError:
+        engine.dispose()
+        raise
+    return sessionmaker(bind=engine, expire_on_commit=False)

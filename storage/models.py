@@ -1,0 +1,316 @@
+"""The archive's tables, as typed SQLAlchemy 2.0 models.
+
+Site -> Document (one report: site + URL) -> Version (one distinct normalized body), and the
+bookkeeping of crawls: CrawlRun -> SiteCrawl (per site) and CrawlError (per failed page).
+
+The schema itself is created by the Alembic migration in ``storage/migrations`` (see
+:func:`storage.db.migrate`); a test checks that the migration and these models agree, so a change
+here needs a new migration.
+
+Portability notes (SQLite and PostgreSQL):
+
+- ids are ``BIGINT`` on PostgreSQL and ``INTEGER`` on SQLite, where only ``INTEGER PRIMARY KEY``
+  is an auto-incrementing rowid alias;
+- timestamps are timezone-aware UTC in Python on both backends (:class:`UTCDateTime`);
+- dates (``pub_date``, ``written_date``) are ISO strings ``YYYY-MM-DD`` (``VARCHAR(10)``), as in
+  :class:`~crawler.items.ReportItem`; they sort correctly as text;
+- lists and the site configuration are ``JSON``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Base",
+    "COUNTERS",
+    "CrawlError",
+    "CrawlRun",
+    "Document",
+    "IdType",
+    "RUN_STATUSES",
+    "SITE_CRAWL_STATUSES",
+    "PAGE_KINDS",
+    "Site",
+    "SiteCrawl",
+    "UTCDateTime",
+    "Version",
+    "utcnow",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+SITE_CRAWL_STATUSES = ("running", "ok", "failed")
+PAGE_KINDS = ("list", "report")
+
+#: Primary and foreign key type: BIGINT, but INTEGER on SQLite so the key autoincrements.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in as any aware datetime and comes out as aware UTC.
+
+    PostgreSQL stores ``timestamp with time zone``; SQLite has no time zones, so the value is
+    converted to UTC and stored without an offset. Naive datetimes are taken to be UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _check_in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class Site(Base):
+    """One bureau's annual-report column, with the configuration it was last crawled with."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(32))
+    family: Mapped[str] = mapped_column(String(32))
+    list_urls: Mapped[list[str]] = mapped_column(default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    documents: Mapped[list[Document]] = relationship(back_populates="site")
+
+    def __repr__(self) -> str:
+        return f"<Site {self.id} {self.key!r}>"
+
+
+class Document(Base):
+    """One annual report: a site and a canonical URL. Its content lives in :class:`Version` rows.
+
+    The metadata columns mirror the latest fetch; each version keeps the metadata it was first
+    seen with.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("site_id", "url"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    site_id: Mapped[int] = mapped_column(IdType, ForeignKey("sites.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    index_no: Mapped[str | None] = mapped_column(Text, index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    report_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    publisher: Mapped[str | None] = mapped_column(Text)
+    pub_date: Mapped[str | None] = mapped_column(String(10))
+    missing_fields: Mapped[list[str]] = mapped_column(default=list)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_run_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+    latest_version_id: Mapped[int | None] = mapped_column(
+        IdType,
+        ForeignKey(
+            "versions.id",
+            use_alter=True,
+            name="fk_documents_latest_version_id_versions",
+            ondelete="SET NULL",
+        ),
+    )
+
+    site: Mapped[Site] = relationship(back_populates="documents")
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="document",
+        foreign_keys="Version.document_id",
+        order_by="Version.number",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    latest_version: Mapped[Version | None] = relationship(
+        foreign_keys=[latest_version_id], post_update=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Document {self.id} {self.url!r}>"
+
+
+class Version(Base):
+    """One distinct normalized body of a document (unique per document and content hash)."""
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("document_id", "content_hash"),
+        UniqueConstraint("document_id", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    document_id: Mapped[int] = mapped_column(IdType, ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    index_no: Mapped[str | None] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(Text)
+    pub_date: Mapped[str | None] = mapped_column(String(10))
+    written_date: Mapped[str | None] = mapped_column(String(10))
+    doc_no: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(Text)
+    report_year: Mapped[int | None] = mapped_column(Integer)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[list[str]] = mapped_column(default=list)
+    missing_fields: Mapped[list[str]] = mapped_column(default=list)
+    encoding: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_run_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+    last_run_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("crawl_runs.id", ondelete="SET NULL")
+    )
+
+    document: Mapped[Document] = relationship(back_populates="versions", foreign_keys=[document_id])
+
+    def __repr__(self) -> str:
+        return f"<Version {self.id} document={self.document_id} #{self.number}>"
+
+
+COUNTERS = ("pages", "reports_found", "new_documents", "new_versions", "unchanged", "failures")
+
+
+class CrawlRun(Base):
+    """One crawl of one or more sites, with totals summed from its :class:`SiteCrawl` rows."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (CheckConstraint(_check_in("status", RUN_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    site_keys: Mapped[list[str]] = mapped_column(default=list)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    reports_found: Mapped[int] = mapped_column(Integer, default=0)
+    new_documents: Mapped[int] = mapped_column(Integer, default=0)
+    new_versions: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    site_crawls: Mapped[list[SiteCrawl]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<CrawlRun {self.id} {self.status}>"
+
+
+class SiteCrawl(Base):
+    """One site's part of a crawl run."""
+
+    __tablename__ = "site_crawls"
+    __table_args__ = (
+        UniqueConstraint("run_id", "site_id"),
+        CheckConstraint(_check_in("status", SITE_CRAWL_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    run_id: Mapped[int] = mapped_column(IdType, ForeignKey("crawl_runs.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("sites.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    finish_reason: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    reports_found: Mapped[int] = mapped_column(Integer, default=0)
+    new_documents: Mapped[int] = mapped_column(Integer, default=0)
+    new_versions: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    run: Mapped[CrawlRun] = relationship(back_populates="site_crawls")
+    site: Mapped[Site] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<SiteCrawl run={self.run_id} site={self.site_id} {self.status}>"
+
+
+class CrawlError(Base):
+    """A page that could not be fetched or used during a run."""
+
+    __tablename__ = "crawl_errors"
+    __table_args__ = (CheckConstraint(_check_in("page_kind", PAGE_KINDS), name="page_kind"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("sites.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    page_kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    run: Mapped[CrawlRun] = relationship()
+    site: Mapped[Site] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CrawlError run={self.run_id} {self.url!r} {self.reason!r}>"
