@@ -1,13 +1,19 @@
 # nianbao: two commands on a fresh clone with only python3 and make.
 #   make demo   set up, serve the bundled demo site on 127.0.0.1, crawl it, show the archive
-#   make test   set up and run the whole test suite
+#   make test   set up (Python packages and the system packages below) and run the whole suite
+#   make bench  the benchmarks in bench/ (figures go to BENCHMARKS.md)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+SYSTEM_STAMP := $(VENV)/.system-packages-stamp
 
-.PHONY: setup demo test clean
+# Debian packages the project uses: antiword/catdoc read DOC and WPS attachments, chromium
+# runs the browser tests of the web UI.
+SYSTEM_PACKAGES := antiword catdoc chromium
+
+.PHONY: setup system-packages demo test bench clean
 
 setup: $(STAMP)
 
@@ -17,11 +23,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+system-packages: $(SYSTEM_STAMP)
+
+$(SYSTEM_STAMP): Makefile | $(STAMP)
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "could not install:$$missing (needs apt-get as root or sudo)"; exit 1; }; \
+	fi
+	touch $(SYSTEM_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/nianbao demo
 
-test: $(STAMP)
+test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/extraction.py
 
 clean:
 	rm -rf $(VENV) nianbao-data .pytest_cache *.egg-info

@@ -313,7 +313,7 @@ def render_word(blocks: list[Block]) -> str:
             )
         elif block.table is not None:
             out.append(_word_table(block.table))
-            out.append(f'<p class="MsoNormal"><span lang="EN-US"><o:p>&nbsp;</o:p></span></p>')
+            out.append('<p class="MsoNormal"><span lang="EN-US"><o:p>&nbsp;</o:p></span></p>')
     return "\n".join(out)
 
 

@@ -51,7 +51,7 @@ def run_nianbao(*args: str, cwd: Path, env: dict[str, str] | None = None, timeou
     full_env.pop("NIANBAO_DATABASE_URL", None)
     full_env.pop("NIANBAO_SITES", None)
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
+        [sys.executable, "-m", "crawler", *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

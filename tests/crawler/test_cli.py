@@ -7,7 +7,6 @@ import json
 import socket
 
 import click
-import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli

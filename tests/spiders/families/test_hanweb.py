@@ -30,7 +30,7 @@ def test_records_inside_the_xml_script_become_links():
 def test_first_page_generates_dataproxy_pages_from_the_totals():
     urls = HanwebAdapter().next_pages(ListPage(url=COLUMN, text=FIRST_PAGE))
     assert len(urls) == 2
-    for number, url in zip((2, 3), urls):
+    for number, url in zip((2, 3), urls, strict=True):
         parts = urlsplit(url)
         assert parts.path == "/module/web/jpage/dataproxy.jsp"
         query = parse_qs(parts.query)

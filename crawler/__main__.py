@@ -1,0 +1,5 @@
+"""``python -m crawler``: the ``nianbao`` command line."""
+
+from crawler.cli import main
+
+main()
