@@ -129,6 +129,7 @@ def demo(obj: Context, port: int, serve: bool) -> None:
     finally:
         server.stop()
     _print_archived(obj, [s.key for s in sites])
+    cli_monitor.show_demo_grid(obj.database_url, [s.key for s in sites])
     click.echo("")
     click.echo(f"Archive:    {_describe_database(obj.database_url)}")
     click.echo(f"Sites file: {sites_path}")
@@ -170,13 +171,30 @@ def _wait_for_interrupt() -> None:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress line, only the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's log on stderr instead of the log file.")
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Only publish the sites to Redis for `nianbao worker` processes to crawl together.",
+)
+@click.option("--redis", "redis_url", metavar="URL", envvar="NIANBAO_REDIS_URL", help="Redis for --distributed ($NIANBAO_REDIS_URL).")
+@click.option("--night", metavar="YYYY-MM-DD", help="With --distributed: the crawl night (default: today in Asia/Shanghai).")
 @pass_context
-def crawl(obj: Context, site_keys: tuple[str, ...], settings: tuple[str, ...], quiet: bool, verbose: bool) -> None:
+def crawl(
+    obj: Context,
+    site_keys: tuple[str, ...],
+    settings: tuple[str, ...],
+    quiet: bool,
+    verbose: bool,
+    distributed: bool,
+    redis_url: str | None,
+    night: str | None,
+) -> None:
     """Crawl the configured sites (all of them when none is named) into the archive.
 
     Prints a summary per site at the end; exits with status 1 when a site failed (its
     annual-report column could not be fetched). Single dead report links are recorded on the
-    run without failing the site.
+    run without failing the site. With --distributed the sites are only published to Redis;
+    `nianbao worker` processes (on any machines) then crawl them together.
 
     \b
     Example:
@@ -184,6 +202,17 @@ def crawl(obj: Context, site_keys: tuple[str, ...], settings: tuple[str, ...], q
     """
     all_sites, source = obj.sites()
     sites = select_sites(all_sites, site_keys, source)
+    if distributed:
+        from crawler.worker import enqueue_night
+
+        if not redis_url:
+            raise ConfigError("--distributed needs --redis URL or NIANBAO_REDIS_URL")
+        plan = enqueue_night(sites, obj.database_url, redis_url, night=night)
+        click.echo(
+            f"Crawl run {plan.run_id}: {len(plan.site_keys)} site(s) enqueued for night {plan.night};"
+            " start workers with: nianbao worker"
+        )
+        return
     result = _crawl(obj, sites, overrides=_parse_overrides(settings), quiet=quiet, verbose=verbose)
     if result.failed_sites:
         raise CrawlFailed(f"crawl run {result.run_id}: site(s) failed: {', '.join(result.failed_sites)}")
@@ -206,6 +235,17 @@ def _crawl(obj: Context, sites: list[SiteConfig], *, overrides: dict[str, Any], 
     progress = ProgressBoard() if not quiet and not verbose and sys.stderr.isatty() else None
     log_file = None if verbose else paths.data_dir() / "logs" / "crawl.log"
     result = run_crawl(sites, obj.database_url, overrides=overrides, progress=progress, log_file=log_file)
+    for key, holder in result.skipped.items():
+        click.echo(f"Skipped {key}: another crawl holds its lease ({holder})", err=True)
+    if result.status == "skipped":
+        click.echo("Nothing crawled: every site is being crawled by another process.")
+        return result
+    _print_result(result, log_file)
+    return result
+
+
+def _print_result(result: Any, log_file: Path | None) -> None:
+    """The run's summary table per site, its failures, and where the log is."""
     click.echo("")
     click.echo(f"Crawl run {result.run_id}: {result.status}")
     click.echo(
@@ -223,7 +263,6 @@ def _crawl(obj: Context, sites: list[SiteConfig], *, overrides: dict[str, Any], 
         click.echo(render_table(["site", "page", "reason", "url"], [[e.site_key, e.page_kind, e.reason, e.url] for e in result.errors], max_width=90))
     if log_file is not None:
         click.echo(f"\nLog: {log_file}")
-    return result
 
 
 def _print_archived(obj: Context, site_keys: list[str]) -> None:
@@ -265,13 +304,19 @@ def sites_list(obj: Context, fmt: str) -> None:
       nianbao --sites sites.example.toml sites list --format json
     """
     configured, _ = obj.sites()
+    # Crawl health from the archive: ok, unreachable, broken (unknown before the first crawl).
+    health = cli_monitor.site_states(obj.database_url, [s.key for s in configured])
     if fmt == "json":
-        click.echo(json.dumps([s.as_dict() for s in configured], ensure_ascii=False, indent=2))
+        click.echo(json.dumps(
+            [{**s.as_dict(), "health": health[s.key].state if s.key in health else "unknown",
+              "health_reason": health[s.key].reason if s.key in health else None} for s in configured],
+            ensure_ascii=False, indent=2))
         return
     click.echo(
         render_table(
-            ["key", "name", "region", "level", "family", "list URL"],
-            [[s.key, s.name, s.region, s.level, s.family, s.list_urls[0]] for s in configured],
+            ["key", "name", "region", "level", "family", "health", "list URL"],
+            [[s.key, s.name, s.region, s.level, s.family,
+              health[s.key].state if s.key in health else "unknown", s.list_urls[0]] for s in configured],
             max_width=70,
         )
     )
@@ -303,7 +348,9 @@ def extract(file: Path, url: str | None, encoding: str | None) -> None:
     """Extract one saved report page and print its fields as JSON.
 
     Keys: title, index_no, publisher, pub_date (YYYY-MM-DD), doc_no, topic, report_year,
-    body_text, attachments (absolute URLs); a field the page does not show is null.
+    body_text, attachments (absolute URLs), tables (the statistics tables 2, 3, 4 with their
+    format and consistency checks, or estimated numbers from pre-2019 prose); a field the page
+    does not show is null.
 
     \b
     Example:
@@ -355,4 +402,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 # Commands kept in their own modules register themselves on ``cli`` when imported.
-from crawler import cli_archive  # noqa: E402,F401
+from crawler import (  # noqa: E402,F401
+    cli_archive,  # search, show, diff, stats, serve
+    cli_db,  # db migrate, db copy
+    cli_export,  # export
+    cli_monitor,  # monitor, alerts, scheduler
+    cli_worker,  # worker
+)

@@ -1,4 +1,4 @@
-"""Commands that read the archive: ``search`` and ``show``."""
+"""Commands that read the archive: ``search``, ``show``, ``diff``, ``stats`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -11,42 +11,66 @@ from crawler.cli import Context, cli, pass_context
 from crawler.display import render_table, truncate
 from crawler.errors import ConfigError
 
+SEARCH_FIELDS = ["id", "site", "report_year", "pub_date", "publisher", "title", "version", "score", "snippet", "url"]
 
 
 @cli.command()
 @click.argument("query")
+@click.option("--site", "sites", multiple=True, metavar="KEY", help="Only this site (repeatable).")
+@click.option("--region", help="Only sites whose region contains this text, e.g. 莆田.")
+@click.option("--level", type=click.Choice(["department", "government", "township"]), help="Only sites of this level.")
+@click.option("--year", type=int, help="Report year.")
+@click.option("--from-year", type=int, help="Report years from this one.")
+@click.option("--to-year", type=int, help="Report years up to this one.")
+@click.option("--publisher", help="Publisher contains this text.")
+@click.option("--published-from", metavar="YYYY-MM-DD", help="Published on or after this date.")
+@click.option("--published-to", metavar="YYYY-MM-DD", help="Published on or before this date.")
+@click.option("--has-tables/--no-tables", default=None, help="Only reports with (or without) parsed statistics tables.")
+@click.option("--image-only/--not-image-only", default=None, help="Only image-only reports (or only reports with text).")
+@click.option("--sort", type=click.Choice(["relevance", "date", "date_asc"]), default="relevance", show_default=True)
+@click.option("--all-versions", is_flag=True, help="Search every archived version, not only each report's latest.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0, None))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table", show_default=True)
 @pass_context
-def search(obj: Context, query: str, limit: int, fmt: str) -> None:
-    """Find archived reports whose title or text contains QUERY.
+def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None, level: str | None, year: int | None,
+           from_year: int | None, to_year: int | None, publisher: str | None, published_from: str | None,
+           published_to: str | None, has_tables: bool | None, image_only: bool | None, sort: str,
+           all_versions: bool, limit: int, offset: int, fmt: str) -> None:
+    """Full-text search of the archived reports (title, text and attachment text).
+
+    Finds Chinese words of any length (2-character words such as 复议 too) and phrases; words
+    separated by spaces must all occur. Ranked by relevance (bm25 / ts_rank, among the most
+    recently published 500 matches) or sorted by publication date; a snippet shows the first hit.
 
     \b
     Example:
-      nianbao search 依申请公开
+      nianbao search 依申请公开 --year 2023 --format csv
     """
-    from storage import archive
     from storage.db import open_archive
+    from storage.search import SearchFilters
+    from storage.search import search as run_search
 
     if not query.strip():
         raise ConfigError("search needs a non-empty query")
+    filters = SearchFilters(
+        sites=sites, region=region, level=level, year=year, year_from=from_year, year_to=to_year,
+        publisher=publisher, published_from=_iso_date(published_from, "--published-from"),
+        published_to=_iso_date(published_to, "--published-to"), has_tables=has_tables, image_only=image_only,
+    )
     sessions = open_archive(obj.database_url)
     with sessions() as session:
-        hits = archive.search_documents(session, query, limit=limit)
-        rows = [
-            {
-                "id": doc.id,
-                "site": doc.site.key,
-                "report_year": doc.report_year,
-                "pub_date": doc.pub_date,
-                "title": doc.title,
-                "snippet": _snippet(version.body_text, query),
-                "url": doc.url,
-            }
-            for doc, version in hits
-        ]
+        page = run_search(session, query, filters, sort=sort, limit=limit, offset=offset, all_versions=all_versions)
+        rows = [hit.as_dict() for hit in page.hits]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        _write_csv(rows, SEARCH_FIELDS + ["version_id", "site_name", "region"])
         return
     if not rows:
         click.echo("No reports found.")
@@ -55,26 +79,41 @@ def search(obj: Context, query: str, limit: int, fmt: str) -> None:
         render_table(
             ["id", "site", "year", "published", "title", "snippet"],
             [[r["id"], r["site"], r["report_year"], r["pub_date"], truncate(r["title"] or "", 36), r["snippet"]] for r in rows],
-            max_width=50,
+            max_width=60,
         )
     )
+    if page.has_more:
+        click.echo(f"More results: --offset {offset + limit}")
 
 
-def _snippet(text: str, query: str, context: int = 16) -> str:
-    flat = " ".join(text.split())
-    at = flat.find(query)
-    if at < 0:
-        return truncate(flat, 40)
-    start = max(0, at - context)
-    end = min(len(flat), at + len(query) + context)
-    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+def _iso_date(value: str | None, option: str) -> str | None:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ConfigError(f"{option} expects a date YYYY-MM-DD (got {value!r})") from None
+
+
+def _write_csv(rows: list[dict[str, Any]], fields: list[str]) -> None:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    click.echo(buffer.getvalue(), nl=False)
 
 
 @cli.command()
 @click.argument("document_id", type=int, metavar="ID")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--raw", is_flag=True, help="Write the latest version's page as archived (from its WARC record) to stdout.")
 @pass_context
-def show(obj: Context, document_id: int, fmt: str) -> None:
+def show(obj: Context, document_id: int, fmt: str, raw: bool) -> None:
     """Show one archived report: metadata, versions, attachments and the latest text.
 
     \b
@@ -85,6 +124,13 @@ def show(obj: Context, document_id: int, fmt: str) -> None:
     from storage.db import open_archive
 
     sessions = open_archive(obj.database_url)
+    if raw:
+        from crawler.capture.middleware import warc_directory
+        from crawler.capture.replay import version_bytes
+
+        with sessions() as session:
+            click.get_binary_stream("stdout").write(version_bytes(session, warc_directory(), document_id))
+        return
     with sessions() as session:
         doc = archive.get_document(session, document_id)
         if doc is None:
@@ -141,3 +187,122 @@ def show(obj: Context, document_id: int, fmt: str) -> None:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
+
+
+@cli.command()
+@click.argument("document_id", type=int, metavar="ID")
+@click.argument("old", type=int, required=False, metavar="[V1")
+@click.argument("new", type=int, required=False, metavar="V2]")
+@click.option("--context", default=2, show_default=True, type=click.IntRange(0, 100), help="Unchanged lines around each change.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_context
+def diff(obj: Context, document_id: int, old: int | None, new: int | None, context: int, fmt: str) -> None:
+    """Show what changed in a report between two of its versions (default: the latest two).
+
+    V1 and V2 are version numbers as listed by `nianbao show ID`. The output is a unified
+    diff of the extracted text: lines starting with - were removed, + were added.
+
+    \b
+    Example:
+      nianbao diff 1 1 2
+    """
+    from storage.db import open_archive
+    from storage.history import pick_versions, unified_diff
+
+    if (old is None) != (new is None):
+        raise ConfigError("diff needs two version numbers (V1 V2) or none")
+    sessions = open_archive(obj.database_url)
+    with sessions() as session:
+        pair = pick_versions(session, document_id, old, new)
+        if pair is None:
+            if old is None:
+                raise ConfigError(f"no archived report with id {document_id}")
+            raise ConfigError(f"report {document_id} has no version {old} or {new} (see: nianbao show {document_id})")
+        before, after = pair
+        lines = unified_diff(
+            before.body_text or "", after.body_text or "",
+            f"version {before.number} ({_iso(before.first_seen_at)})", f"version {after.number} ({_iso(after.first_seen_at)})",
+            context=context,
+        )
+        record = {"id": document_id, "old": before.number, "new": after.number, "changed": bool(lines), "diff": lines}
+    if fmt == "json":
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    if not lines:
+        click.echo(f"Versions {before.number} and {after.number} of report {document_id} have the same text.")
+        return
+    for line in lines:
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--site", "sites", multiple=True, metavar="KEY", help="Only this site (repeatable).")
+@click.option("--from-year", type=int, help="Report years from this one.")
+@click.option("--to-year", type=int, help="Report years up to this one.")
+@click.option("--row", "row_keys", multiple=True, metavar="ROW", help="Only this table-3 row, e.g. new_requests (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
+@pass_context
+def stats(obj: Context, sites: tuple[str, ...], from_year: int | None, to_year: int | None, row_keys: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """Table-3 figures (applications received and handled) across sites and years.
+
+    One row per report and table-3 row (new_requests, carried_over, granted, ... total,
+    carried_forward) with the seven columns natural_person ... total, from each report's latest
+    version whose statistics tables were parsed.
+
+    \b
+    Example:
+      nianbao stats --row new_requests --from-year 2019 -o table3.csv
+    """
+    from storage.db import open_archive
+    from storage.stats import COLUMNS, table3_rows
+
+    sessions = open_archive(obj.database_url)
+    with sessions() as session:
+        rows = [r.as_dict() for r in table3_rows(session, sites, from_year, to_year, row_keys)]
+    fields = ["site", "site_name", "region", "level", "report_year", "document_id", "version", "format", "row", *COLUMNS]
+    if output:
+        import contextlib
+
+        with open(output, "w", encoding="utf-8", newline="") as handle, contextlib.redirect_stdout(handle):
+            _emit_stats(rows, fields, fmt)
+        click.echo(f"{len(rows)} row(s) written to {output}", err=True)
+        return
+    _emit_stats(rows, fields, fmt)
+
+
+def _emit_stats(rows: list[dict[str, Any]], fields: list[str], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        _write_csv(rows, fields)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--row-cap", default=1000, show_default=True, type=click.IntRange(1, 100_000), help="Most rows any page, API answer or download returns.")
+@click.option("--time-limit", default=5.0, show_default=True, type=click.FloatRange(0.1, 300), help="Seconds a database query may run.")
+@pass_context
+def serve(obj: Context, host: str, port: int, row_cap: int, time_limit: float) -> None:
+    """Serve the archive read-only on the web: search, reports, diffs, coverage, statistics.
+
+    Pages at /, /search?q=…, /reports/ID, /coverage, /stats and /health; the JSON API under
+    /api with its OpenAPI document at /openapi.json (docs at /docs). The database is opened
+    read-only; every query has a time limit and every answer a row cap.
+
+    \b
+    Example:
+      nianbao serve --port 8000
+    """
+    import uvicorn
+
+    from web.app import create_app
+    from web.settings import WebSettings
+
+    app = create_app(WebSettings(database_url=obj.database_url, row_cap=row_cap, time_limit=time_limit))
+    click.echo(f"Serving the archive read-only at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

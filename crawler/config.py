@@ -20,10 +20,15 @@ Sites come from a TOML file (see ``sites.example.toml`` and the README for the s
     deadline = "03-31"              # month-day in the year after the report year
     max_pages = 50
     depth_limit = 4
+    revalidate_days = 7             # re-check known reports/attachments once per 7 nights
     [sites.selectors]               # CSS selectors, each optional
     list_links = "ul.list a"
     body = "div.TRS_Editor"
     metadata = "table.xxgk"
+    # monitoring (also under [defaults] and [regions."<region prefix>"], most specific wins)
+    deadline_grace_days = 7         # days the monitor waits after the deadline
+    cron = "0 3 * * *"              # the scheduler's crawl time (default 02:00 Asia/Shanghai)
+    alert_urls = ["mailto://…"]     # apprise URLs (global ones: [alerts] urls, see alerts.settings)
 
 Loading validates everything up front and raises :class:`ConfigError` with one line naming the
 file, the site key and the problem.
@@ -48,6 +53,7 @@ SELECTOR_NAMES = ("list_links", "body", "metadata")
 DEFAULT_REPORT_LINK_PATTERN = r"年报|年度报告|年度工作报告"
 DEFAULT_MAX_PAGES = 500
 DEFAULT_DEPTH_LIMIT = 8
+DEFAULT_REVALIDATE_DAYS = 7
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DEADLINE_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
@@ -61,8 +67,16 @@ _OPTIONAL = (
     "max_pages",
     "depth_limit",
     "selectors",
+    "deadline_grace_days",
+    "cron",
+    "alert_urls",
+    "revalidate_days",
 )
 _DEFAULTABLE = ("report_link_pattern", "encoding", "max_pages", "depth_limit", "deadline")
+# Monitoring keys (issue 5): also settable for every site and per region group.
+_MONITOR_KEYS = ("deadline", "deadline_grace_days", "cron", "alert_urls")
+_DEFAULTABLE += ("deadline_grace_days", "cron")
+_DEFAULTABLE += ("revalidate_days",)  # re-check window of known pages (issue 4)
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,13 @@ class SiteConfig:
     max_pages: int = DEFAULT_MAX_PAGES
     depth_limit: int = DEFAULT_DEPTH_LIMIT
     selectors: dict[str, str] = field(default_factory=dict)
+    # Known report pages and attachments are re-checked once per this many nights.
+    revalidate_days: int = DEFAULT_REVALIDATE_DAYS
+    deadline_grace_days: int = 0
+    cron: str | None = None  # crontab schedule override for the scheduler
+    # Apprise URLs for this site's alerts (its own, else its region group's). They can hold
+    # secrets, so they are left out of as_dict() and never stored in the archive.
+    alert_urls: tuple[str, ...] = ()
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
@@ -104,6 +125,9 @@ class SiteConfig:
             "max_pages": self.max_pages,
             "depth_limit": self.depth_limit,
             "selectors": dict(self.selectors),
+            "revalidate_days": self.revalidate_days,
+            "deadline_grace_days": self.deadline_grace_days,
+            "cron": self.cron,
         }
 
 
@@ -127,7 +151,8 @@ def load_sites(path: str | Path) -> list[SiteConfig]:
 
 def parse_sites(document: dict[str, Any], source: str = "<sites>") -> list[SiteConfig]:
     """Validate an already-parsed sites document."""
-    unknown_top = set(document) - {"defaults", "sites"}
+    # [alerts] is read by alerts.settings; [regions."福建省"] groups sites by region prefix.
+    unknown_top = set(document) - {"defaults", "sites", "alerts", "regions"}
     if unknown_top:
         raise ConfigError(f"{source}: unknown top-level key(s): {', '.join(sorted(unknown_top))}")
     defaults = document.get("defaults", {})
@@ -146,8 +171,9 @@ def parse_sites(document: dict[str, Any], source: str = "<sites>") -> list[SiteC
         raise ConfigError(f"{source}: no [[sites]] defined")
     sites: list[SiteConfig] = []
     seen: set[str] = set()
+    regions = _parse_regions(document.get("regions", {}), source)
     for number, entry in enumerate(entries, start=1):
-        site = _parse_site({**defaults, **entry}, source, number)
+        site = _parse_site({**defaults, **_region_for(regions, entry), **entry}, source, number)
         if site.key in seen:
             raise ConfigError(f"{source}: site '{site.key}': key is defined twice")
         seen.add(site.key)
@@ -215,7 +241,7 @@ def _parse_site(entry: dict[str, Any], source: str, number: int) -> SiteConfig:
         if not isinstance(deadline, str) or not _DEADLINE_RE.match(deadline):
             raise fail("deadline must be 'MM-DD' (a day in the year after the report year)")
         options["deadline"] = deadline
-    for name, upper in (("max_pages", 100_000), ("depth_limit", 100)):
+    for name, upper in (("max_pages", 100_000), ("depth_limit", 100), ("revalidate_days", 365)):
         if name in entry:
             value = entry[name]
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= upper:
@@ -223,6 +249,7 @@ def _parse_site(entry: dict[str, Any], source: str, number: int) -> SiteConfig:
             options[name] = value
     if "selectors" in entry:
         options["selectors"] = _parse_selectors(entry["selectors"], fail)
+    options.update(_parse_monitor_keys(entry, fail))
 
     return SiteConfig(
         key=entry["key"],
@@ -233,6 +260,56 @@ def _parse_site(entry: dict[str, Any], source: str, number: int) -> SiteConfig:
         list_urls=tuple(list_urls),
         **options,
     )
+
+
+def _parse_monitor_keys(entry: dict[str, Any], fail: Any) -> dict[str, Any]:
+    """deadline_grace_days, cron and alert_urls (deadline is checked with the other keys)."""
+    options: dict[str, Any] = {}
+    if "deadline_grace_days" in entry:
+        days = entry["deadline_grace_days"]
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
+            raise fail("deadline_grace_days must be an integer between 0 and 366")
+        options["deadline_grace_days"] = days
+    if "cron" in entry:
+        cron = entry["cron"]
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(cron)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise fail(f"cron must be a crontab expression like '0 2 * * *' ({exc})") from None
+        options["cron"] = cron
+    if "alert_urls" in entry:
+        urls = entry["alert_urls"]
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
+            raise fail("alert_urls must be a list of apprise URLs (scheme://...)")
+        options["alert_urls"] = tuple(urls)
+    return options
+
+
+def _parse_regions(regions: Any, source: str) -> dict[str, dict[str, Any]]:
+    """``[regions."福建省"]`` tables: monitoring keys shared by the sites whose region starts so."""
+    if not isinstance(regions, dict) or not all(isinstance(v, dict) for v in regions.values()):
+        raise ConfigError(f'{source}: regions must be written as [regions."<region>"] tables')
+    for name, table in regions.items():
+        unknown = set(table) - set(_MONITOR_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{source}: region '{name}': unknown key(s): {', '.join(sorted(unknown))}"
+                f" (allowed: {', '.join(_MONITOR_KEYS)})"
+            )
+    return regions
+
+
+def _region_for(regions: dict[str, dict[str, Any]], entry: dict[str, Any]) -> dict[str, Any]:
+    """The most specific (longest) region group that the site's region starts with."""
+    region = entry.get("region")
+    if not isinstance(region, str):
+        return {}
+    matches = [name for name in regions if region.strip().startswith(name)]
+    return dict(regions[max(matches, key=len)]) if matches else {}
 
 
 def _parse_selectors(selectors: Any, fail: Any) -> dict[str, str]:

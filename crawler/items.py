@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -27,6 +28,13 @@ class ReportItem:
     http_status: int = 200
     encoding: str | None = None
     fetched_at: datetime | None = None
+    # Statistics tables (crawler.extract.tables JSON) and whether the report is only images.
+    tables: dict[str, Any] | None = None
+    image_only: bool = False
+    # Attachments downloaded before the report was yielded (a report whose body is only its
+    # attachments): the attachment pipeline reads them into body_text and tables.
+    attachment_files: list[AttachmentItem] = field(default_factory=list)
+    capture_id: int | None = None  # the capture (WARC evidence) the page came from
 
 
 @dataclass
@@ -38,3 +46,23 @@ class PageFailureItem:
     reason: str  # one short line: "HTTP 404", "timeout after 5s", "DNS lookup failed" ...
     page_kind: str = "report"  # list | report
     http_status: int | None = None
+
+
+@dataclass
+class AttachmentItem:
+    """A report's attachment file as downloaded (or the reason it could not be).
+
+    The attachment pipeline stores the bytes by sha256, reads their text in a sandbox and links
+    them to the report's latest version."""
+
+    site_key: str
+    report_url: str
+    url: str
+    link_text: str | None = None
+    body: bytes | None = None  # None when the download failed (see error)
+    content_type: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    # Set by the pipeline once stored: the Attachment row's id.
+    attachment_id: int | None = None
+    capture_id: int | None = None  # the capture (WARC evidence) the bytes came from

@@ -16,9 +16,10 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import PageFailureItem, ReportItem
+from crawler.distributed import DISTRIBUTED_SETTING
+from crawler.items import AttachmentItem, PageFailureItem, ReportItem
 from storage import archive
-from storage.db import open_archive
+from storage.db import shared_archive
 
 DATABASE_SETTING = "NIANBAO_DATABASE_URL"
 RUN_ID_SETTING = "NIANBAO_RUN_ID"
@@ -30,7 +31,7 @@ class ArchivePipeline:
     def __init__(self, crawler: Crawler, database_url: str, run_id: int) -> None:
         self.crawler = crawler
         self.run_id = run_id
-        self.sessions = open_archive(database_url)
+        self.sessions = shared_archive(database_url)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -53,6 +54,8 @@ class ArchivePipeline:
             with self.sessions() as session, session.begin():
                 archive.record_failure(session, self.run_id, item)
             stats.inc_value("nianbao/failures")
+        elif isinstance(item, AttachmentItem):
+            pass  # stored and linked by crawler.attachment_pipeline.AttachmentPipeline
         else:
             raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
         return item
@@ -72,4 +75,6 @@ class ArchivePipeline:
                 # A site whose column could not be fetched at all has failed; single dead
                 # report links are page failures, recorded but not fatal to the site.
                 failed=list_pages == 0,
+                # Distributed workers each crawl part of a site: their pages add up.
+                accumulate=bool(self.crawler.settings.get(DISTRIBUTED_SETTING)),
             )

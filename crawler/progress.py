@@ -84,7 +84,7 @@ class ProgressExtension:
     def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
         board = crawler.settings.get(PROGRESS_SETTING)
         if board is None:
-            raise NotConfigured("no progress board (not a terminal)")
+            raise NotConfigured()  # not a terminal: nothing to draw
         extension = cls(crawler, board)
         crawler.signals.connect(extension.refresh, signal=signals.response_received)
         crawler.signals.connect(extension.refresh, signal=signals.item_scraped)

@@ -9,7 +9,7 @@ process; long-lived callers (the scheduler, tests) run it in a child process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,10 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.capture.middleware import capture_failure, prepare_capture
+from crawler.capture.warc import WarcWriteError
 from crawler.config import SiteConfig
+from crawler.errors import ConfigError
 from crawler.pipelines import DATABASE_SETTING, RUN_ID_SETTING
 from crawler.progress import PROGRESS_SETTING, ProgressBoard
 from spiders.annual_reports import AnnualReportSpider
@@ -52,6 +55,8 @@ class CrawlResult:
     status: str
     sites: list[SiteResult] = field(default_factory=list)
     errors: list[ErrorResult] = field(default_factory=list)
+    # Sites not crawled because another process holds their lease: key -> holder.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed_sites(self) -> list[str]:
@@ -75,14 +80,49 @@ def run_crawl(
     progress: ProgressBoard | None = None,
     log_file: Path | None = None,
 ) -> CrawlResult:
-    """Crawl ``sites`` into the archive at ``database_url``; return what the run recorded."""
+    """Crawl ``sites`` into the archive at ``database_url``; return what the run recorded.
+
+    Each site is crawled under its lease (:mod:`crawler.leases`): a site another process is
+    crawling right now is skipped and listed in ``CrawlResult.skipped``; when every site is
+    skipped nothing runs and the result's status is ``skipped`` (run id 0).
+    """
+    from crawler import leases
+
     sessions = open_archive(database_url)
+    holder = leases.holder_id()
+    taken, held = leases.acquire_all(sessions, [site.key for site in sites], holder)
+    skipped = {key: lease.holder for key, lease in held.items()}
+    if not taken:
+        if progress is not None:
+            progress.close()
+        return CrawlResult(run_id=0, status="skipped", skipped=skipped)
+    try:
+        result = _run_leased(
+            [site for site in sites if site.key in taken], database_url,
+            overrides=overrides, progress=progress, log_file=log_file,
+        )
+    finally:
+        leases.release(sessions, taken, holder)
+    result.skipped = skipped
+    return result
+
+
+def _run_leased(
+    sites: Sequence[SiteConfig],
+    database_url: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    progress: ProgressBoard | None = None,
+    log_file: Path | None = None,
+) -> CrawlResult:
+    sessions = open_archive(database_url)
+    settings = build_settings(overrides)
+    prepare_capture(settings)  # the WARC folder is writable; files a killed run left are closed
     with sessions() as session, session.begin():
         for site in sites:
             archive.sync_site(session, site)
         run_id = archive.start_run(session, [site.key for site in sites]).id
 
-    settings = build_settings(overrides)
     settings.set(DATABASE_SETTING, database_url, priority="cmdline")
     settings.set(RUN_ID_SETTING, run_id, priority="cmdline")
     settings.set(PROGRESS_SETTING, progress, priority="cmdline")
@@ -90,26 +130,58 @@ def run_crawl(
         log_file.parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", str(log_file), priority="cmdline")
 
-    process = CrawlerProcess(settings)
-    for position, site in enumerate(sites):
-        site_settings = settings.copy()
-        # The site's budget applies unless the command line set one for the whole run.
-        site_settings.set("CLOSESPIDER_PAGECOUNT", site.max_pages, priority="spider")
-        site_settings.set("DEPTH_LIMIT", site.depth_limit, priority="spider")
-        # The first crawler installs the reactor; the others share it.
-        crawler = Crawler(AnnualReportSpider, site_settings, init_reactor=position == 0)
-        process.crawl(crawler, site=site)
-    interrupted = False
-    try:
-        process.start()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if progress is not None:
-            progress.close()
+    interrupted = crawl_in_process(sites, settings, progress=progress)
 
     with sessions() as session, session.begin():
         run = archive.finish_run(session, run_id, interrupted=interrupted)
+        result = _result(session, run)
+    if capture_failure():  # the WARC evidence could not be written: the crawl was stopped
+        raise WarcWriteError(f"crawl run {run_id} stopped: {capture_failure()}")
+    return result
+
+
+def crawl_in_process(
+    sites: Sequence[SiteConfig],
+    settings: Settings,
+    *,
+    progress: ProgressBoard | None = None,
+    site_settings: Callable[[SiteConfig], Mapping[str, Any]] | None = None,
+    spider_arguments: Callable[[SiteConfig], Mapping[str, Any]] | None = None,
+) -> bool:
+    """Run one crawler per site in this process until all finish; True when interrupted.
+
+    ``site_settings`` and ``spider_arguments`` add per-site settings and spider arguments
+    (distributed workers use them for their Redis queues and start URLs).
+    """
+    process = CrawlerProcess(settings)
+    for position, site in enumerate(sites):
+        per_site = settings.copy()
+        # The site's budget applies unless the command line set one for the whole run.
+        per_site.set("CLOSESPIDER_PAGECOUNT", site.max_pages, priority="spider")
+        per_site.set("DEPTH_LIMIT", site.depth_limit, priority="spider")
+        if site_settings is not None:
+            per_site.update(dict(site_settings(site)), priority="spider")
+        # The first crawler installs the reactor; the others share it.
+        crawler = Crawler(AnnualReportSpider, per_site, init_reactor=position == 0)
+        arguments = dict(spider_arguments(site)) if spider_arguments is not None else {}
+        process.crawl(crawler, site=site, **arguments)
+    try:
+        process.start()
+    except KeyboardInterrupt:
+        return True
+    finally:
+        if progress is not None:
+            progress.close()
+    return False
+
+
+def result_of_run(database_url: str, run_id: int) -> CrawlResult:
+    """What the archive recorded for a run."""
+    sessions = open_archive(database_url)
+    with sessions() as session:
+        run = archive.get_run(session, run_id)
+        if run is None:
+            raise ConfigError(f"no crawl run with id {run_id}")
         return _result(session, run)
 
 

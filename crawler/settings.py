@@ -39,12 +39,26 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # After RedirectMiddleware (600) has produced the redirected request, before it is sent.
     "crawler.middlewares.PrivateRedirectGuard": 650,
+    # Next to the downloader: WARC evidence of every exchange, conditional re-crawls.
+    "crawler.capture.middleware.CaptureMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    # Items get the id of the capture their page came from.
+    "crawler.capture.middleware.CaptureLinkMiddleware": 950,
 }
 ITEM_PIPELINES = {
+    # Attachment-only reports get their attachments' text before they are recorded (400);
+    # attachments are stored, read in a sandbox and linked after (600).
+    "crawler.attachment_pipeline.AttachmentTextPipeline": 400,
     "crawler.pipelines.ArchivePipeline": 500,
+    "crawler.attachment_pipeline.AttachmentPipeline": 600,
+    # Stored attachments point at the capture their bytes came from.
+    "crawler.capture.pipeline.CaptureLinkPipeline": 650,
 }
 EXTENSIONS = {
     "crawler.progress.ProgressExtension": 500,
+    # Switches itself off unless the crawl is distributed (crawler/distributed.py).
+    "crawler.distributed.SharedQueueKeepAlive": 510,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -9,7 +9,7 @@ persistence is the pipelines' job, and failures become :class:`PageFailureItem` 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +22,13 @@ from crawler.extract import extract_detail_from_bytes, report_year_from_title
 from crawler.extract.decode import decode_html
 from crawler.failures import describe_failure
 from crawler.items import PageFailureItem, ReportItem
+from spiders.attachments import (
+    attachment_downloaded,
+    attachment_failed,
+    attachment_request,
+    body_is_only_attachments,
+    chain_attachments,
+)
 from spiders.families import ListPage, adapter_for
 
 LIST = "list"
@@ -36,15 +43,25 @@ def is_report_title(title: str, pattern: re.Pattern[str]) -> bool:
 class AnnualReportSpider(scrapy.Spider):
     name = "annual_reports"
 
-    def __init__(self, site: SiteConfig, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        site: SiteConfig,
+        *args: Any,
+        start_url_source: Callable[[], Iterable[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.site = site
+        # Distributed workers take the column URLs from a shared queue (each URL goes to one
+        # worker); a single-process crawl starts from the configured list URLs.
+        self.start_url_source = start_url_source
         self.allowed_domains = sorted(site.allowed_hosts)
         self.adapter = adapter_for(site.family)
         self.report_pattern = re.compile(site.report_link_pattern)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.site.list_urls:
+        urls = self.start_url_source() if self.start_url_source is not None else self.site.list_urls
+        for url in urls:
             yield self._list_request(url)
 
     def parse_list(self, response: Response) -> Iterator[scrapy.Request]:
@@ -90,9 +107,11 @@ class AnnualReportSpider(scrapy.Spider):
             for name in fields.missing_fields
             if not (name == "title" and title) and not (name == "report_year" and report_year)
         ]
-        yield ReportItem(
+        item = ReportItem(
             site_key=self.site.key,
             url=response.url,
+            tables=fields.tables,
+            image_only=fields.image_only,
             title=title,
             index_no=fields.index_no,
             publisher=fields.publisher,
@@ -109,6 +128,34 @@ class AnnualReportSpider(scrapy.Spider):
             encoding=decoded.encoding,
             fetched_at=datetime.now(timezone.utc),
         )
+        yield from self._report_and_attachments(item, fields)
+
+    def _report_and_attachments(
+        self, item: ReportItem, fields: Any
+    ) -> Iterator[ReportItem | scrapy.Request]:
+        """The report, then a request per attachment -- or, when the body is only its
+        attachments, the attachments first (one after the other) and the report last, carrying
+        their bytes, so the attachment pipeline can make their text the report's text."""
+        requests = [
+            attachment_request(
+                url, item.site_key, item.url, fields.attachment_titles.get(url),
+                callback=self.parse_attachment, errback=self.on_attachment_error,
+            )
+            for url in item.attachments
+        ]
+        if requests and body_is_only_attachments(fields):
+            yield chain_attachments(item, requests)
+            return
+        yield item
+        yield from requests
+
+    def parse_attachment(self, response: Response) -> Iterator[Any]:
+        self.crawler.stats.inc_value("nianbao/attachments")
+        yield from attachment_downloaded(response)
+
+    def on_attachment_error(self, failure: Failure) -> Iterator[Any]:
+        self.crawler.stats.inc_value("nianbao/failed_attachments")
+        yield from attachment_failed(failure)
 
     def on_error(self, failure: Failure) -> Iterator[PageFailureItem]:
         request = failure.request  # type: ignore[attr-defined]

@@ -43,6 +43,7 @@ from storage.models import (
     utcnow,
 )
 from storage.normalize import content_hash
+from storage.search import index_version, mark_latest
 
 __all__ = [
     "RecordOutcome",
@@ -200,6 +201,11 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
             "body_text": item.body_text or "",
             "attachments": list(item.attachments),
             "encoding": item.encoding,
+            # statistics tables (crawler.extract.tables) and image-only marking
+            "tables": item.tables,
+            "has_tables": bool(item.tables and item.tables.get("format") in ("2019", "2021")),
+            "image_only": bool(item.image_only),
+            "capture_id": item.capture_id,  # the WARC evidence of this content
             "first_seen_at": seen_at,
             "last_seen_at": seen_at,
             "first_run_id": run_id,
@@ -211,6 +217,7 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
 
     if inserted:
         outcome = RecordOutcome.NEW_DOCUMENT if version.number == 1 else RecordOutcome.NEW_VERSION
+        index_version(session, version)  # the full-text index (storage.search)
     else:
         outcome = RecordOutcome.UNCHANGED
         version.last_seen_at = max(version.last_seen_at, seen_at)
@@ -223,6 +230,7 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
     document.last_run_id = run_id
     if document.latest_version_id != version.id:
         document.latest_version = version
+        mark_latest(session, document.id, version.id)  # the search index's latest flag
     _increment(session, run_id, site.id, reports_found=1, **{outcome.counter: 1})
     return outcome
 
@@ -253,14 +261,30 @@ def record_failure(session: Session, run_id: int, item: PageFailureItem) -> None
 
 @_storage_errors
 def finish_site_crawl(
-    session: Session, run_id: int, site_key: str, *, pages: int, finish_reason: str, failed: bool
+    session: Session,
+    run_id: int,
+    site_key: str,
+    *,
+    pages: int,
+    finish_reason: str,
+    failed: bool,
+    accumulate: bool = False,
 ) -> SiteCrawl:
-    """Close one site's part of a run: ``ok`` or ``failed``, with its page count and reason."""
+    """Close one site's part of a run: ``ok`` or ``failed``, with its page count and reason.
+
+    With ``accumulate`` (distributed crawls, where several workers each crawl part of a site)
+    the pages add up and one worker that reached the site's column makes the site ``ok``.
+    """
     site = _site_by_key(session, site_key)
     _require_run(session, run_id)
     crawl = _site_crawl(session, run_id, site.id)
-    crawl.status = "failed" if failed else "ok"
-    crawl.pages = pages
+    if accumulate:
+        session.refresh(crawl, with_for_update=True)
+        crawl.status = "ok" if not failed or crawl.status == "ok" else "failed"
+        crawl.pages = crawl.pages + pages
+    else:
+        crawl.status = "failed" if failed else "ok"
+        crawl.pages = pages
     crawl.finish_reason = finish_reason
     crawl.finished_at = utcnow()
     session.flush()

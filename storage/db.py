@@ -19,6 +19,8 @@ SQLite connections get WAL journal mode (readers do not block the writer), a 30 
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +239,15 @@ def open_archive(url: str) -> sessionmaker[Session]:
         engine.dispose()
         raise
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@functools.cache
+def shared_archive(url: str) -> sessionmaker[Session]:
+    """One migrated sessionmaker per archive URL and process.
+
+    A crawl runs one Scrapy crawler per site, and each one's pipelines and middlewares need the
+    archive: sharing it means one engine (one connection pool) and one migration check per
+    process instead of one per site. Code that changes the schema underneath (tests that reset
+    a database) calls :func:`open_archive` instead.
+    """
+    return open_archive(url)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -215,6 +216,11 @@ class Version(Base):
     attachments: Mapped[list[str]] = mapped_column(default=list)
     missing_fields: Mapped[list[str]] = mapped_column(default=list)
     encoding: Mapped[str | None] = mapped_column(String(64))
+    # Statistics tables parsed from the body (crawler.extract.tables.parse_report_tables JSON),
+    # whether any were found, and whether the report is only images (no text to read).
+    tables: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    has_tables: Mapped[bool] = mapped_column(Boolean, default=False)
+    image_only: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_run_id: Mapped[int | None] = mapped_column(
@@ -314,3 +320,8 @@ class CrawlError(Base):
 
     def __repr__(self) -> str:
         return f"<CrawlError run={self.run_id} {self.url!r} {self.reason!r}>"
+
+from storage import models_extraction  # noqa: E402,F401  (attachments; issue 3)
+from storage import models_monitoring  # noqa: E402,F401  (leases, health, alerts; issue 5)
+from storage import models_capture  # noqa: E402,F401  (captures, URL states; issue 4)
+from storage import models_search  # noqa: E402,F401  (search index; issue 6)

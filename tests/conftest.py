@@ -54,11 +54,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     url = service_url(POSTGRES_URL_ENV, "PostgreSQL")
-    _reset_postgres(url)
+    reset_postgres(url)
     return url
 
 
-def _reset_postgres(url: str) -> None:
+def reset_postgres(url: str) -> None:
     """Drop every table so each test starts from an empty schema."""
     from sqlalchemy import create_engine, text
 

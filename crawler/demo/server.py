@@ -11,8 +11,10 @@ Page lookup: a page defined with a query string (``/module/web/jpage/dataproxy.j
 answers any request to that path whose parameters include all of the defined ones (GET query
 plus, for POST, a form-encoded body); other parameters and their encoding are ignored. Any
 other request is looked up by path alone (its query ignored). Unknown paths get a small 404
-page. Responses carry ``Content-Length`` and a strong ``ETag`` (a digest of the body);
-``If-None-Match`` with the current ETag gets ``304 Not Modified``.
+page. Responses carry ``Content-Length``, a strong ``ETag`` (a digest of the body) and
+``Last-Modified`` (when the server started, or when :meth:`DemoServer.replace_page` last changed
+the page); ``If-None-Match`` with the current ETag, or (without ``If-None-Match``)
+``If-Modified-Since`` not older than ``Last-Modified``, gets ``304 Not Modified``.
 
 ``request_counts`` counts every request received (GET, HEAD, POST, including 404s), keyed by
 the page key that answered it (the path, or the defined ``path?query`` for query pages) or by
@@ -27,7 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import Counter
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
@@ -83,19 +87,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the server is stopping: hang up, answer nothing
             return
         etag = '"' + hashlib.sha256(page.body).hexdigest()[:32] + '"'
-        if page.status == 200 and etag in _etags(self.headers.get("If-None-Match", "")):
-            self._send(304, page.content_type, b"", False, etag)
+        modified = demo._modified_at(key)
+        if page.status == 200 and _not_modified(self.headers, etag, modified):
+            self._send(304, page.content_type, b"", False, etag, modified)
             return
-        self._send(page.status, page.content_type, page.body, send_body, etag)
+        self._send(page.status, page.content_type, page.body, send_body, etag, modified)
 
     def _send(self, status: int, content_type: str, body: bytes, send_body: bool,
-              etag: str | None = None) -> None:
+              etag: str | None = None, modified: float | None = None) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             if etag:
                 self.send_header("ETag", etag)
+            if modified is not None:
+                self.send_header("Last-Modified", formatdate(modified, usegmt=True))
             self.end_headers()
             if send_body and body:
                 self.wfile.write(body)
@@ -107,6 +114,20 @@ def _etags(header: str) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
 
 
+def _not_modified(headers: object, etag: str, modified: float) -> bool:
+    """RFC 9110: If-None-Match decides when present, else If-Modified-Since (whole seconds)."""
+    if_none_match = headers.get("If-None-Match")  # type: ignore[attr-defined]
+    if if_none_match is not None:
+        return etag in _etags(if_none_match)
+    since = headers.get("If-Modified-Since")  # type: ignore[attr-defined]
+    if not since:
+        return False
+    try:
+        return parsedate_to_datetime(since).timestamp() >= int(modified)
+    except (TypeError, ValueError):
+        return False
+
+
 class DemoServer:
     """The demo site on ``host:port`` (port 0 picks a free one), served from a thread."""
 
@@ -116,6 +137,8 @@ class DemoServer:
         self.port = port
         self.request_counts: Counter[str] = Counter()
         self._pages: dict[str, DemoPage] = dict(self.site.pages)
+        self._started = time.time()
+        self._modified: dict[str, float] = {}  # page key -> when replace_page changed it
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: _Server | None = None
@@ -180,6 +203,8 @@ class DemoServer:
                 self._pages[path] = DemoPage(body, "text/html; charset=utf-8")
             else:
                 self._pages[path] = DemoPage(body, old.content_type, old.status, old.delay)
+            # Last-Modified has whole seconds: make the change visible to If-Modified-Since.
+            self._modified[path] = max(time.time(), self._modified_at(path) + 1)
 
     def remove_page(self, path: str) -> None:
         """Answer 404 at ``path`` from now on (a report taken down)."""
@@ -192,6 +217,9 @@ class DemoServer:
             return self._pages.get(path)
 
     # --- request handling -------------------------------------------------------------
+
+    def _modified_at(self, key: str) -> float:
+        return self._modified.get(key, self._started)
 
     def _count(self, key: str) -> None:
         with self._lock:

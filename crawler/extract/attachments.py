@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from lxml import etree
 
-__all__ = ["ATTACHMENT_EXTENSIONS", "attachment_links", "is_attachment_url"]
+__all__ = ["ATTACHMENT_EXTENSIONS", "attachment_anchors", "attachment_links", "is_attachment_url"]
 
 ATTACHMENT_EXTENSIONS = frozenset(
     {"pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "ofd", "zip", "rar"}
@@ -42,8 +42,8 @@ def is_attachment_url(href: str) -> bool:
     return False
 
 
-def _links_in(scope: etree._Element, base_url: str) -> list[str]:
-    found: list[str] = []
+def _links_in(scope: etree._Element, base_url: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for anchor in scope.iter("a", "area"):
         href = anchor.get("href")
@@ -58,7 +58,8 @@ def _links_in(scope: etree._Element, base_url: str) -> list[str]:
         url = url.split("#", 1)[0]
         if url not in seen:
             seen.add(url)
-            found.append(url)
+            text = " ".join("".join(anchor.itertext()).split()) or (anchor.get("title") or "").strip()
+            found.append((url, text))
     return found
 
 
@@ -68,7 +69,17 @@ def attachment_links(
     *,
     anchor: etree._Element | None = None,
 ) -> list[str]:
-    """Absolute, de-duplicated attachment URLs in document order.
+    """Absolute, de-duplicated attachment URLs in document order (see :func:`attachment_anchors`)."""
+    return [url for url, _ in attachment_anchors(scope, base_url, anchor=anchor)]
+
+
+def attachment_anchors(
+    scope: etree._Element | None,
+    base_url: str,
+    *,
+    anchor: etree._Element | None = None,
+) -> list[tuple[str, str]]:
+    """``(absolute URL, link text)`` of each attachment link, de-duplicated, in document order.
 
     ``scope`` is normally the body element; when it links nothing, the search widens to its
     surroundings (up to a few ancestors, not the whole page) because many sites list

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from lxml import etree
 
 from ._text import collapse_ws
-from .attachments import attachment_links
+from .attachments import attachment_anchors
 from .body import body_element, body_text, region_anchor
 from .dates import normalize_date
 from .decode import DecodedHtml, decode_html
@@ -21,6 +21,7 @@ from .metadata import (
     valid_values,
 )
 from .page import base_url_of, parse_html
+from .tables import tables_from_element
 from .years import report_year_from_title
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 
 JSON_KEYS = (
     "title", "index_no", "publisher", "pub_date", "doc_no", "topic", "report_year",
-    "body_text", "attachments",
+    "body_text", "attachments", "tables",
 )
 # Reported in missing_fields when extraction could not find them.
 REQUIRED_FIELDS = ("title", "index_no", "publisher", "pub_date", "report_year")
@@ -55,6 +56,12 @@ class DetailFields:
     report_year: int | None = None
     body_text: str = ""
     attachments: list[str] = field(default_factory=list)
+    # Statistics tables (crawler.extract.tables); None when the report has none.
+    tables: dict[str, Any] | None = None
+    # The link text of each attachment URL (not printed by `nianbao extract`).
+    attachment_titles: dict[str, str] = field(default_factory=dict)
+    # The body shows images but (almost) no text: a scanned report (图片版).
+    image_only: bool = False
     missing_fields: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -150,6 +157,25 @@ def _choose_title(candidates: list[str]) -> str | None:
 
 # ---------------------------------------------------------------------------- extraction
 
+# Fewer visible characters than this (once attachment link texts are set aside) is no text.
+MIN_TEXT_CHARS = 100
+
+
+def own_text_chars(text: str, link_texts: list[str]) -> int:
+    """Visible characters of ``text`` that are not attachment link texts or 附件 labels."""
+    for link_text in link_texts:
+        if link_text:
+            text = text.replace(link_text, "")
+    return len(re.sub(r"\s+|附件[:：]?", "", text))
+
+
+def is_image_only(body: etree._Element | None, text: str, link_texts: list[str]) -> bool:
+    """A body that shows images and (almost) no text of its own: a scanned report."""
+    if body is None or own_text_chars(text, link_texts) >= MIN_TEXT_CHARS:
+        return False
+    return any(True for _ in body.iter("img"))
+
+
 
 def _meta_get(meta: Mapping[str, str], *names: str) -> str | None:
     for name in names:
@@ -203,6 +229,9 @@ def extract_detail(
     publisher = labelled("publisher") or valid_publisher(_meta_get(meta, "ContentSource"))
 
     base = base_url_of(tree, url)
+    text = body_text(body)
+    report_year = report_year_from_title(title) if title else None
+    anchors = attachment_anchors(body, base, anchor=anchor) if body is not None else []
     fields = DetailFields(
         title=title,
         index_no=labelled("index_no"),
@@ -211,9 +240,12 @@ def extract_detail(
         written_date=labelled("written_date"),
         doc_no=labelled("doc_no") or unlabelled_doc_no(tree, anchor),
         topic=labelled("topic"),
-        report_year=report_year_from_title(title) if title else None,
-        body_text=body_text(body),
-        attachments=attachment_links(body, base, anchor=anchor) if body is not None else [],
+        report_year=report_year,
+        body_text=text,
+        attachments=[url for url, _ in anchors],
+        tables=tables_from_element(body, text, report_year),
+        attachment_titles={url: link_text for url, link_text in anchors},
+        image_only=is_image_only(body, text, [link_text for _, link_text in anchors]),
     )
     fields.missing_fields = [name for name in REQUIRED_FIELDS if getattr(fields, name) is None]
     return fields

@@ -12,6 +12,7 @@ from __future__ import annotations
 from alembic import context
 
 from storage.models import Base
+from storage.models_search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,6 +29,7 @@ def _configure(**kwargs: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only alter tables by copying them
         compare_type=True,
+        include_name=include_name,  # the SQLite FTS5 tables are not described by the models
         **kwargs,
     )
 

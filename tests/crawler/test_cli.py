@@ -85,7 +85,7 @@ def test_extract_prints_the_documented_keys(tmp_path):
     result = run_nianbao("extract", str(page), "--url", "http://x.gov.cn/nb/t1.htm", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert list(data) == ["title", "index_no", "publisher", "pub_date", "doc_no", "topic", "report_year", "body_text", "attachments"]
+    assert list(data) == ["title", "index_no", "publisher", "pub_date", "doc_no", "topic", "report_year", "body_text", "attachments", "tables"]
     assert data["title"] == "某局2022年政府信息公开工作年度报告"
     assert data["report_year"] == 2022
     assert data["index_no"] is None and data["publisher"] is None
@@ -119,6 +119,11 @@ def test_extract_over_the_real_corpus_matches_the_manifest(corpus_dev):
                 hits[field] += 1
             else:
                 misses.append(f"{row['id']}.{field}: expected {expected!r}, got {got!r}")
+        if row["tables"]:  # post-2019 reports: the format, and every check evaluated
+            tables = data["tables"] or {}
+            checks = tables.get("checks") or {}
+            if tables.get("format") != row["tables"] or None in checks.values() or not checks:
+                misses.append(f"{row['id']}.tables: expected {row['tables']}, got {tables.get('format')!r} {checks}")
     print(f"\nnianbao extract on {len(rows)} dev pages (exact match, null where unlabelled):")
     for field in MANIFEST_FIELDS:
         print(f"  {field:<12} {hits[field]}/{len(rows)} = {hits[field] / len(rows):.3f}")
@@ -133,8 +138,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_search_and_show_on_a_crawled_archive(demo, tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+def test_search_and_show_on_a_crawled_archive(demo, tmp_path, database_url):
     crawl = run_nianbao("--db", database_url, "--sites", str(demo.sites_file), "crawl", "-q", *FAST_CRAWL, "demo-tjj", cwd=tmp_path)
     assert crawl.returncode == 0, crawl.stderr
 

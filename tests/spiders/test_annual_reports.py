@@ -39,6 +39,7 @@ REPORT_PAGE = """<html><head>
 </head><body>
 <table class="xxgk"><tr><td>索引号：</td><td>TJJ-2024-0001</td><td>发布机构：</td><td>示范市统计局</td></tr></table>
 <div class="TRS_Editor"><p>一、总体情况</p><p>2023年，示范市统计局认真贯彻落实《中华人民共和国政府信息公开条例》。</p>
+<p>本年度我局坚持以公开为常态、不公开为例外，围绕统计数据发布和统计服务，主动公开政府信息，依法依规办理政府信息公开申请，政府信息公开工作取得了新的进展。现将有关情况报告如下。</p>
 <p>附件：<a href="./P020240115123.pdf">年度报告.pdf</a></p></div>
 </body></html>"""
 
@@ -85,8 +86,12 @@ def test_list_page_yields_report_requests_and_further_list_pages():
 def test_report_page_yields_one_item_with_extracted_fields():
     spider = make_spider()
     url = "http://tjj.example.gov.cn/zfxxgknb/202401/t20240115_1.htm"
-    (item,) = list(spider.parse_report(response(url, REPORT_PAGE, meta={"list_title": "列表标题2023年年度报告"})))
+    item, *requests = spider.parse_report(response(url, REPORT_PAGE, meta={"list_title": "列表标题2023年年度报告"}))
     assert isinstance(item, ReportItem)
+    # then one request per attachment, after the report (its body has text of its own)
+    assert [r.url for r in requests] == item.attachments
+    assert all(r.dont_filter and r.meta["report_url"] == url for r in requests)
+    assert requests[0].meta["link_text"] == "年度报告.pdf"
     assert item.site_key == "demo-tjj" and item.url == url
     assert item.title == "示范市统计局2023年政府信息公开工作年度报告"
     assert item.report_year == 2023
@@ -102,7 +107,7 @@ def test_report_page_yields_one_item_with_extracted_fields():
 def test_gbk_report_page_decodes():
     spider = make_spider()
     url = "http://xian.example.gov.cn/ndbg/content_1.html"
-    (item,) = list(spider.parse_report(response(url, REPORT_PAGE, encoding="gbk")))
+    item, *_ = spider.parse_report(response(url, REPORT_PAGE, encoding="gbk"))
     assert item.title == "示范市统计局2023年政府信息公开工作年度报告"
 
 
@@ -138,3 +143,27 @@ def test_errback_turns_http_errors_and_timeouts_into_failure_items():
     timeout.request = slow
     (item,) = list(spider.on_error(timeout))
     assert (item.reason, item.page_kind) == ("timeout after 3s", "list")
+
+
+def test_report_that_is_only_its_attachment_waits_for_the_attachment():
+    from crawler.items import AttachmentItem
+
+    spider = make_spider()
+    url = "http://tjj.example.gov.cn/zfxxgknb/202401/t20240115_9.htm"
+    body = ("<html><head><title>示范市统计局2023年政府信息公开工作年度报告</title></head><body>"
+            "<div class='TRS_Editor'><p>附件：<a href='P1.pdf'>年度报告.pdf</a>"
+            "<a href='http://files.example.com/P2.docx'>附表.docx</a></p></div></body></html>")
+    (first,) = spider.parse_report(response(url, body))
+    assert isinstance(first, Request) and first.url.endswith("/P1.pdf") and first.dont_filter
+    pdf = Response(first.url, body=b"%PDF-1.4 ...", request=first, headers={"Content-Type": "application/pdf"})
+    (second,) = spider.parse_attachment(pdf)
+    assert isinstance(second, Request) and second.url == "http://files.example.com/P2.docx"
+    failure = Failure(HttpError(Response(second.url, status=404, request=second)))
+    failure.request = second
+    (item,) = spider.on_attachment_error(failure)
+    assert isinstance(item, ReportItem) and item.url == url
+    assert [(a.url, a.body is not None, a.error) for a in item.attachment_files] == [
+        ("http://tjj.example.gov.cn/zfxxgknb/202401/P1.pdf", True, None),
+        ("http://files.example.com/P2.docx", False, "HTTP 404"),
+    ]
+    assert all(isinstance(a, AttachmentItem) for a in item.attachment_files)

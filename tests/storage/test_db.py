@@ -140,8 +140,6 @@ def test_errors_inside_archive_functions_become_storage_errors(database_url: str
     engine = Session.kw["bind"]
     try:
         with engine.begin() as connection:
-            connection.execute(text("DROP TABLE crawl_errors"))
-            connection.execute(text("DROP TABLE site_crawls"))
             connection.execute(text("ALTER TABLE sites RENAME TO sites_gone"))
         with pytest.raises(StorageError) as caught, Session() as session:
             list_sites(session)

@@ -59,7 +59,7 @@ def test_every_page_extracts_without_error(extracted):
         assert not decoded.had_replacements, row["id"]
         assert set(fields.to_json_dict()) == {
             "title", "index_no", "publisher", "pub_date", "doc_no", "topic", "report_year",
-            "body_text", "attachments",
+            "body_text", "attachments", "tables",
         }
         assert fields.body_text, row["id"]
 

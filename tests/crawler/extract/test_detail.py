@@ -13,7 +13,7 @@ from crawler.extract import (
 URL = "http://www.example.gov.cn/zwgk/zfxxgknb/202401/t20240115_123.htm"
 PROSE = "根据《中华人民共和国政府信息公开条例》要求，现公布本机关2023年度政府信息公开工作年度报告。"
 JSON_KEYS = {"title", "index_no", "publisher", "pub_date", "doc_no", "topic", "report_year",
-             "body_text", "attachments"}
+             "body_text", "attachments", "tables"}
 
 
 def detail(html: str, **kwargs) -> DetailFields:

@@ -1,0 +1,158 @@
+"""Deliver outbox messages through apprise, with retries and backoff, and record the result.
+
+Each pending message goes to the apprise URLs configured for its site (:mod:`alerts.settings`:
+site, else region group, else global). Every target is tried separately and a target that
+accepted the message is remembered on the row (``delivered_to``), so a retry never sends a
+message twice to a receiver that already has it. Within one :func:`send_pending` call a failing
+target is retried a few times with exponential backoff; what still fails stays ``pending`` with
+a later ``next_attempt_at`` (again exponential), until ``max_attempts`` is reached and the row
+becomes ``failed``. Webhook targets (``json://``, ``jsons://``, ``form://``, ``xml://``) get
+the message's idempotency key as an ``Idempotency-Key`` header and, for JSON, as a field of
+the payload, so a receiver can drop a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlsplit
+
+import apprise
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.settings import AlertSettings
+from storage.models import utcnow
+from storage.models_monitoring import AlertOutbox
+
+__all__ = ["DeliveryReport", "notify_once", "send_pending", "target_digest", "with_idempotency_key"]
+
+WEBHOOK_SCHEMES = ("json", "jsons", "form", "forms", "xml", "xmls")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Retries inside one send: after 1 s, 2 s, ... (times backoff_seconds).
+TRIES_PER_SEND = 3
+# A message still failing waits this long (doubling per attempt) before the next send.
+RETRY_BASE = timedelta(minutes=5)
+RETRY_CAP = timedelta(hours=12)
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    no_target: list[int] = field(default_factory=list)
+
+
+def target_digest(url: str) -> str:
+    """A short digest naming a target without storing its (secret-bearing) URL."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def with_idempotency_key(url: str, key: str) -> str:
+    """The URL with the key added as a header (and JSON field) for webhook schemes."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in WEBHOOK_SCHEMES:
+        return url
+    value = quote(key, safe="")
+    extra = f"+{IDEMPOTENCY_HEADER}={value}"
+    if scheme in ("json", "jsons"):
+        extra += f"&:idempotency_key={value}"
+    return url + ("&" if "?" in url else "?") + extra
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def notify_once(url: str, subject: str, body: str, idempotency_key: str | None = None) -> tuple[bool, str | None]:
+    """Send one message to one apprise URL: (accepted, error line)."""
+    target = with_idempotency_key(url, idempotency_key) if idempotency_key else url
+    client = apprise.Apprise()
+    if not client.add(target):
+        return False, f"not a valid apprise URL ({urlsplit(url).scheme}://…)"
+    collect = _Collect()
+    logger = logging.getLogger("apprise")
+    logger.addHandler(collect)
+    try:
+        ok = bool(client.notify(title=subject, body=body))
+    finally:
+        logger.removeHandler(collect)
+    if ok:
+        return True, None
+    return False, (collect.lines[-1] if collect.lines else "delivery failed")[:300]
+
+
+def send_pending(
+    sessions: sessionmaker[Session],
+    settings: AlertSettings,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+    backoff_seconds: float = 1.0,
+    tries_per_send: int = TRIES_PER_SEND,
+    notify: Callable[[str, str, str, str | None], tuple[bool, str | None]] = notify_once,
+) -> DeliveryReport:
+    """Deliver every pending message that is due; one transaction per message."""
+    report = DeliveryReport()
+    with sessions() as session:
+        ids = session.scalars(
+            select(AlertOutbox.id)
+            .where(AlertOutbox.status == "pending", AlertOutbox.next_attempt_at <= now())
+            .order_by(AlertOutbox.id)
+        ).all()
+    for row_id in ids:
+        with sessions() as session, session.begin():
+            row = session.get(AlertOutbox, row_id, with_for_update=True)
+            if row is None or row.status != "pending":
+                continue  # another sender took it
+            _deliver(row, settings, report, now, sleep, backoff_seconds, tries_per_send, notify)
+    return report
+
+
+def _deliver(row: AlertOutbox, settings: AlertSettings, report: DeliveryReport, now: Callable[[], datetime],
+             sleep: Callable[[float], None], backoff_seconds: float, tries: int,
+             notify: Callable[[str, str, str, str | None], tuple[bool, str | None]]) -> None:
+    targets = settings.targets_for(row.payload.get("site"))
+    if not targets:
+        row.last_error = "no alert URLs configured for this site"
+        report.no_target.append(row.id)
+        return  # stays pending: configuring a URL later delivers it
+    delivered = list(row.delivered_to or [])
+    errors: list[str] = []
+    body = f"{row.body}\n\n[{row.idempotency_key}]"
+    for url in targets:
+        digest = target_digest(url)
+        if digest in delivered:
+            continue
+        error = None
+        for attempt in range(tries):
+            if attempt:
+                sleep(backoff_seconds * 2 ** (attempt - 1))
+            ok, error = notify(url, row.subject, body, row.idempotency_key)
+            if ok:
+                delivered.append(digest)
+                break
+        else:
+            errors.append(f"{urlsplit(url).scheme}://…: {error}")
+    row.delivered_to = delivered
+    row.attempts += 1
+    if not errors:
+        row.status, row.sent_at, row.last_error = "sent", now(), None
+        report.sent.append(row.id)
+    elif row.attempts >= settings.max_attempts:
+        row.status, row.last_error = "failed", "; ".join(errors)
+        report.failed.append(row.id)
+    else:
+        wait = min(RETRY_BASE * 2 ** (row.attempts - 1), RETRY_CAP)
+        row.next_attempt_at, row.last_error = now() + wait, "; ".join(errors)
+        report.retrying.append(row.id)

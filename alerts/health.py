@@ -1,0 +1,141 @@
+"""Crawl health: a site's state from its run history.
+
+After each crawl the monitor assesses every finished site crawl not assessed yet and stores a
+:class:`~storage.models_monitoring.CrawlHealth` row with the figures it used (pages, reports
+found, reports without metadata, errors by reason). The newest row is the site's state:
+
+- ``unreachable`` -- no list page of the column could be fetched;
+- ``broken`` -- the listing yielded zero reports where earlier runs found some, or the share
+  of report pages with no extracted metadata jumped (the template changed under us);
+- ``ok`` -- neither.
+
+A site never assessed is ``unknown``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import CrawlError, Document, Site, SiteCrawl, utcnow
+from storage.models_monitoring import CrawlHealth
+
+__all__ = ["SiteHealth", "assess_pending", "assess_site_crawl", "site_health"]
+
+# A report page "has no metadata" when none of these fields was extracted.
+METADATA_FIELDS = frozenset({"index_no", "publisher", "pub_date"})
+# The metadata check needs a few reports, and a jump of at least this share, to call it broken.
+MIN_REPORTS_FOR_SHARE = 3
+SHARE_JUMP = 0.5
+
+
+@dataclass(frozen=True)
+class SiteHealth:
+    site_key: str
+    state: str  # ok | unreachable | broken | unknown
+    reason: str | None
+    since: datetime | None
+    checked_at: datetime | None
+    run_id: int | None
+
+
+def assess_pending(session: Session, site_ids: Sequence[int] | None = None) -> list[CrawlHealth]:
+    """Assess every finished site crawl (of these sites) that has no health row yet, oldest first."""
+    stmt = (
+        select(SiteCrawl)
+        .outerjoin(CrawlHealth, CrawlHealth.site_crawl_id == SiteCrawl.id)
+        .where(CrawlHealth.id.is_(None), SiteCrawl.status != "running")
+        .order_by(SiteCrawl.run_id, SiteCrawl.id)
+    )
+    if site_ids is not None:
+        stmt = stmt.where(SiteCrawl.site_id.in_(list(site_ids)))
+    return [assess_site_crawl(session, crawl) for crawl in session.scalars(stmt).all()]
+
+
+def assess_site_crawl(session: Session, crawl: SiteCrawl) -> CrawlHealth:
+    """Judge one finished site crawl against the site's earlier ones and store the verdict."""
+    errors = session.scalars(
+        select(CrawlError).where(CrawlError.run_id == crawl.run_id, CrawlError.site_id == crawl.site_id)
+    ).all()
+    by_reason = Counter(error.reason for error in errors)
+    documents = session.scalars(
+        select(Document).where(Document.site_id == crawl.site_id, Document.last_run_id == crawl.run_id)
+    ).all()
+    without_metadata = sum(1 for d in documents if METADATA_FIELDS <= set(d.missing_fields or ()))
+    previous = session.scalars(
+        select(CrawlHealth)
+        .where(CrawlHealth.site_id == crawl.site_id, CrawlHealth.run_id < crawl.run_id)
+        .order_by(CrawlHealth.run_id.desc())
+    ).all()
+    state, reason = _verdict(crawl, errors, without_metadata, previous)
+    row = CrawlHealth(
+        site_crawl_id=crawl.id,
+        site_id=crawl.site_id,
+        run_id=crawl.run_id,
+        state=state,
+        reason=reason,
+        pages=crawl.pages,
+        reports_found=crawl.reports_found,
+        reports_without_metadata=without_metadata,
+        errors_by_reason=dict(by_reason),
+        checked_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _verdict(
+    crawl: SiteCrawl,
+    errors: Sequence[CrawlError],
+    without_metadata: int,
+    previous: Sequence[CrawlHealth],
+) -> tuple[str, str | None]:
+    if crawl.status == "failed":
+        list_errors = [e for e in errors if e.page_kind == "list"]
+        if list_errors:
+            return "unreachable", f"list page failed: {list_errors[0].reason} ({list_errors[0].url})"
+        return "unreachable", f"no list page could be fetched ({crawl.finish_reason})"
+    earlier_found = max((p.reports_found for p in previous if p.state != "unreachable"), default=0)
+    if crawl.reports_found == 0 and earlier_found > 0:
+        return "broken", f"the listing yielded no reports (an earlier run found {earlier_found})"
+    if crawl.reports_found >= MIN_REPORTS_FOR_SHARE:
+        share = without_metadata / crawl.reports_found
+        baseline = next(
+            (p for p in previous if p.state == "ok" and p.reports_found >= MIN_REPORTS_FOR_SHARE), None
+        )
+        if baseline is not None:
+            before = baseline.reports_without_metadata / baseline.reports_found
+            if share - before >= SHARE_JUMP:
+                return "broken", (
+                    f"reports without metadata jumped from {before:.0%} to {share:.0%}"
+                )
+    return "ok", None
+
+
+def site_health(session: Session, site_keys: Sequence[str] | None = None) -> dict[str, SiteHealth]:
+    """Each site's current state (its newest assessment), keyed by site key."""
+    stmt = select(Site).order_by(Site.key)
+    if site_keys:
+        stmt = stmt.where(Site.key.in_(list(site_keys)))
+    result: dict[str, SiteHealth] = {}
+    for site in session.scalars(stmt).all():
+        rows = session.scalars(
+            select(CrawlHealth).where(CrawlHealth.site_id == site.id).order_by(CrawlHealth.run_id.desc())
+        ).all()
+        if not rows:
+            result[site.key] = SiteHealth(site.key, "unknown", "not crawled yet", None, None, None)
+            continue
+        latest = rows[0]
+        since = latest.checked_at
+        for row in rows[1:]:
+            if row.state != latest.state:
+                break
+            since = row.checked_at
+        result[site.key] = SiteHealth(site.key, latest.state, latest.reason, since, latest.checked_at, latest.run_id)
+    return result

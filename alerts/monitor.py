@@ -1,0 +1,209 @@
+"""The monitor: check sites and bring their alerts up to date, in the caller's transaction.
+
+For each site it assesses the crawls not assessed yet (:mod:`alerts.health`), computes the
+site's coverage row (:mod:`alerts.coverage`), looks for reports changed after publication and
+reports removed from the listing, and raises or resolves the matching alerts
+(:mod:`alerts.outbox`). Detection and the outbox rows it queues commit together.
+
+Rules that keep alerts trustworthy:
+
+- a site whose latest crawl failed gets a *site* alert; its report years are ``unknown`` and no
+  report-missing alert is raised (nor resolved) for it;
+- a late report closes the year's open missing alert with one message that says it was late;
+  late reports found with no missing alert open are announced only when their deadline is
+  recent (:data:`LATE_NOTICE_WINDOW`), so adding a site with years of history does not flood
+  the receivers -- the grid shows the history;
+- a report counts as removed only when two complete, clean crawls after the one that last saw
+  it (:data:`REMOVAL_CONFIRMATIONS`) did not list it and did not fail on its URL.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.coverage import CoverageCell, site_coverage
+from alerts.health import SiteHealth, assess_pending, site_health
+from alerts.outbox import (
+    DEFAULT_REPEAT_INTERVAL,
+    Finding,
+    alert_key,
+    notice,
+    raise_alert,
+    resolve_alert,
+)
+from storage.models import CrawlError, Document, Site, SiteCrawl, Version, utcnow
+from storage.models_monitoring import Alert, AlertOutbox
+
+__all__ = ["LATE_NOTICE_WINDOW", "MonitorResult", "diff_summary", "run_monitor"]
+
+LATE_NOTICE_WINDOW = timedelta(days=365)
+REMOVAL_CONFIRMATIONS = 2
+
+
+@dataclass
+class MonitorResult:
+    cells: list[CoverageCell] = field(default_factory=list)
+    health: dict[str, SiteHealth] = field(default_factory=dict)
+    queued: list[AlertOutbox] = field(default_factory=list)
+
+
+def run_monitor(
+    session: Session,
+    site_keys: Sequence[str] | None = None,
+    *,
+    as_of: date | None = None,
+    now: datetime | None = None,
+    repeat_interval: timedelta = DEFAULT_REPEAT_INTERVAL,
+) -> MonitorResult:
+    """Check the sites (all when ``site_keys`` is empty) and sync their alerts."""
+    now = now or utcnow()
+    as_of = as_of or now.date()
+    stmt = select(Site).order_by(Site.key)
+    if site_keys:
+        stmt = stmt.where(Site.key.in_(list(site_keys)))
+    sites = session.scalars(stmt).all()
+    assess_pending(session, [s.id for s in sites])
+    result = MonitorResult(health=site_health(session, [s.key for s in sites]))
+    for site in sites:
+        queued: list[AlertOutbox | None] = []
+        health = result.health[site.key]
+        queued += _sync_health(session, site, health, now, repeat_interval)
+        cells = site_coverage(session, site, as_of)
+        result.cells.extend(cells)
+        for cell in cells:
+            queued += _sync_cell(session, site, cell, as_of, now, repeat_interval)
+        queued += _sync_changes(session, site, now)
+        queued += _sync_removals(session, site, now, repeat_interval)
+        result.queued.extend(row for row in queued if row is not None)
+    return result
+
+
+def _sync_health(session: Session, site: Site, health: SiteHealth, now: datetime,
+                 repeat: timedelta) -> list[AlertOutbox | None]:
+    if health.state == "unknown":
+        return []
+    out: list[AlertOutbox | None] = []
+    for kind, state in (("site_unreachable", "unreachable"), ("listing_broken", "broken")):
+        if health.state == state:
+            out.append(raise_alert(session, Finding(kind, site, health.reason or state), now=now,
+                                   repeat_interval=repeat))
+        else:
+            out.append(resolve_alert(session, alert_key(kind, site.key), site,
+                                     f"the latest crawl (run {health.run_id}) was {health.state}", now=now))
+    return out
+
+
+def _sync_cell(session: Session, site: Site, cell: CoverageCell, as_of: date, now: datetime,
+               repeat: timedelta) -> list[AlertOutbox | None]:
+    year = cell.report_year
+    missing_key = alert_key("report_missing", site.key, report_year=year)
+    if cell.status == "missing":
+        message = (f"No {year} report of {site.name} was found; it was due by "
+                   f"{cell.due.isoformat()}.")
+        return [raise_alert(session, Finding("report_missing", site, message, report_year=year),
+                            now=now, repeat_interval=repeat)]
+    if cell.status == "late":
+        message = (f"The {year} report of {site.name} was published on {cell.published}, "
+                   f"after its due date {cell.due.isoformat()} ({cell.detail}).")
+        late = Finding("report_late", site, message, report_year=year, document_id=cell.document_id)
+        closed = resolve_alert(session, missing_key, site, message, now=now, title=late.title)
+        if closed is not None:
+            notice(session, late, now=now, queue=False)  # announced by the resolution above
+            return [closed]
+        if as_of - cell.due <= LATE_NOTICE_WINDOW:
+            return [notice(session, late, now=now)]
+        return []
+    if cell.status in ("on_time", "not_due"):
+        found = f"published on {cell.published}" if cell.published else "found"
+        return [resolve_alert(session, missing_key, site,
+                              f"The {year} report of {site.name} was {found}.", now=now)]
+    return []  # unknown: the site could not be checked, the alert stays as it is
+
+
+def diff_summary(before: str, after: str, max_lines: int = 3, width: int = 80) -> str:
+    """``+N/-M lines`` and the first changed lines, for a changed-report message."""
+    old, new = before.splitlines(), after.splitlines()
+    changes = [line for line in difflib.ndiff(old, new) if line[:2] in ("+ ", "- ")]
+    added = sum(1 for line in changes if line.startswith("+ "))
+    removed = len(changes) - added
+    shown = [line if len(line) <= width else line[: width - 1] + "…" for line in changes[:max_lines]]
+    more = "" if len(changes) <= max_lines else f"\n… and {len(changes) - max_lines} more changed line(s)"
+    return f"+{added} / -{removed} line(s):\n" + "\n".join(shown) + more
+
+
+def _sync_changes(session: Session, site: Site, now: datetime) -> list[AlertOutbox | None]:
+    later_versions = session.scalars(
+        select(Version).join(Document, Version.document_id == Document.id)
+        .where(Document.site_id == site.id, Version.number > 1)
+        .order_by(Version.document_id, Version.number)
+    ).all()
+    out: list[AlertOutbox | None] = []
+    for version in later_versions:
+        key = alert_key("report_changed", site.key, document_id=version.document_id, extra=f"v{version.number}")
+        if session.scalars(select(Alert.id).where(Alert.key == key)).first() is not None:
+            continue
+        previous = session.scalars(
+            select(Version).where(Version.document_id == version.document_id,
+                                  Version.number == version.number - 1)
+        ).one_or_none()
+        document = session.get(Document, version.document_id)
+        title = (document.title if document else None) or version.title or ""
+        summary = diff_summary(previous.body_text if previous else "", version.body_text)
+        message = f"{title} ({document.url if document else ''}) changed (version {version.number}): {summary}"
+        out.append(notice(session, Finding("report_changed", site, message, report_year=version.report_year,
+                                           document_id=version.document_id, extra=f"v{version.number}"),
+                          now=now))
+    return out
+
+
+def _clean_complete_crawls(session: Session, site: Site) -> list[SiteCrawl]:
+    crawls = session.scalars(
+        select(SiteCrawl).where(SiteCrawl.site_id == site.id, SiteCrawl.status == "ok",
+                                SiteCrawl.finish_reason == "finished")
+        .order_by(SiteCrawl.run_id.desc())
+    ).all()
+    clean = []
+    for crawl in crawls:
+        list_failed = session.scalars(
+            select(CrawlError.id).where(CrawlError.run_id == crawl.run_id, CrawlError.site_id == site.id,
+                                        CrawlError.page_kind == "list")
+        ).first()
+        if list_failed is None:
+            clean.append(crawl)
+    return clean
+
+
+def _sync_removals(session: Session, site: Site, now: datetime, repeat: timedelta) -> list[AlertOutbox | None]:
+    clean = _clean_complete_crawls(session, site)
+    if not clean:
+        return []
+    latest_run = clean[0].run_id
+    out: list[AlertOutbox | None] = []
+    for document in session.scalars(select(Document).where(Document.site_id == site.id)).all():
+        key = alert_key("report_removed", site.key, document_id=document.id)
+        seen_run = document.last_run_id or 0
+        if seen_run >= latest_run:
+            out.append(resolve_alert(session, key, site,
+                                     f"{document.title} is listed again ({document.url}).", now=now))
+            continue
+        after = [c for c in clean if c.run_id > seen_run]
+        if len(after) < REMOVAL_CONFIRMATIONS:
+            continue
+        failed_on_it = session.scalars(
+            select(CrawlError.id).where(CrawlError.site_id == site.id, CrawlError.url == document.url,
+                                        CrawlError.run_id.in_([c.run_id for c in after]))
+        ).first()
+        if failed_on_it is not None:
+            continue
+        message = (f"{document.title} ({document.url}) was not listed in the last {len(after)} complete "
+                   f"crawls of {site.name}; last seen {document.last_seen_at:%Y-%m-%d}. Its versions stay "
+                   f"in the archive.")
+        out.append(raise_alert(session, Finding("report_removed", site, message, report_year=document.report_year,
+                                                document_id=document.id), now=now, repeat_interval=repeat))
+    return out

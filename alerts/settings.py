@@ -1,0 +1,86 @@
+"""Alert settings from the sites file: the ``[alerts]`` table and where each site's alerts go.
+
+::
+
+    [alerts]
+    urls = ["mailto://user:pass@smtp.example.org?to=ops@example.org"]   # global receivers
+    repeat_days = 7            # an open alert is repeated after this many days
+    max_attempts = 8           # delivery attempts before a message is given up
+
+    [regions."福建省"]
+    alert_urls = ["dingtalk://token/"]     # sites whose region starts with 福建省
+
+    [[sites]]
+    key = "putian-tjj"
+    alert_urls = ["json://hooks.example.org/nianbao"]    # this site only
+
+The most specific setting wins: the site's ``alert_urls``, else its region group's (resolved
+by :mod:`crawler.config` into ``SiteConfig.alert_urls``), else ``[alerts] urls``. The URLs are
+apprise URLs (email, JSON webhooks, DingTalk, WeCom, Feishu, Slack …); they may contain
+secrets and are never written to the archive.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from crawler.config import SiteConfig, load_sites
+from crawler.errors import ConfigError
+
+__all__ = ["AlertSettings", "load_alert_settings", "parse_alert_settings"]
+
+DEFAULT_REPEAT_DAYS = 7
+DEFAULT_MAX_ATTEMPTS = 8
+_KEYS = ("urls", "repeat_days", "max_attempts")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    urls: tuple[str, ...] = ()
+    repeat_days: int = DEFAULT_REPEAT_DAYS
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    sites: tuple[SiteConfig, ...] = ()
+
+    @property
+    def repeat_interval(self) -> timedelta:
+        return timedelta(days=self.repeat_days)
+
+    def targets_for(self, site_key: str | None) -> tuple[str, ...]:
+        """The apprise URLs for a site's messages: the most specific configured list."""
+        for site in self.sites:
+            if site.key == site_key and site.alert_urls:
+                return site.alert_urls
+        return self.urls
+
+
+def parse_alert_settings(document: dict[str, Any], sites: list[SiteConfig], source: str = "<sites>") -> AlertSettings:
+    table = document.get("alerts", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [alerts] must be a table")
+    unknown = set(table) - set(_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: [alerts]: unknown key(s): {', '.join(sorted(unknown))} (allowed: {', '.join(_KEYS)})")
+    urls = table.get("urls", [])
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
+        raise ConfigError(f"{source}: [alerts] urls must be a list of apprise URLs (scheme://...)")
+    values = {}
+    for name, low, high in (("repeat_days", 1, 365), ("max_attempts", 1, 100)):
+        if name in table:
+            value = table[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ConfigError(f"{source}: [alerts] {name} must be an integer between {low} and {high}")
+            values[name] = value
+    return AlertSettings(urls=tuple(urls), sites=tuple(sites), **values)
+
+
+def load_alert_settings(path: str | Path) -> AlertSettings:
+    """The sites file's alert settings (the file is validated as a whole first)."""
+    sites = load_sites(path)
+    document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    return parse_alert_settings(document, sites, source=str(path))

@@ -1,0 +1,256 @@
+"""Crawl throughput: a bare Scrapy spider vs a full nianbao crawl vs two distributed workers.
+
+A static site of bureaus × reports (TRS-style columns: ``index.html``, ``index_N.html`` and
+report pages with a metadata table and a Word-pasted body) is generated into a temporary folder
+and served by nginx on 127.0.0.1. Three runs crawl it, each in its own child process(es):
+
+(a) a bare Scrapy spider that only fetches (follows every link of the columns, no extraction);
+(b) ``nianbao crawl`` of every bureau, in one process, into PostgreSQL (SQLite without it);
+(c) ``nianbao crawl --distributed`` + two ``nianbao worker`` processes into the same database.
+
+Reported: pages/s, CPU-seconds per page and peak RSS per process, and the ratios (b)/(a) and
+(c)/(b). Politeness settings are the same for all three (no AutoThrottle, no delay, robots.txt
+off, 32 concurrent requests) so the runs measure the crawler, not the throttle.
+
+    python bench/crawl.py [--bureaus 20] [--reports 100] [--database URL] [--redis URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import write_section  # noqa: E402
+
+PER_PAGE = 20
+FAIR = [
+    "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "ROBOTSTXT_OBEY=False",
+    "-s", "CONCURRENT_REQUESTS=32", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=32", "-s", "LOG_LEVEL=WARNING",
+]
+
+BARE_SPIDER = textwrap.dedent('''
+    import sys
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    class Fetch(scrapy.Spider):
+        name = "fetch"
+        def __init__(self, urls, **kw):
+            super().__init__(**kw)
+            self.urls = urls
+        async def start(self):
+            for url in self.urls:
+                yield scrapy.Request(url)
+        def parse(self, response):
+            for href in response.css("a::attr(href)").getall():
+                yield response.follow(href)
+
+    settings = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "ROBOTSTXT_OBEY": False,
+                "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32, "LOG_LEVEL": "WARNING",
+                "TELNETCONSOLE_ENABLED": False}
+    process = CrawlerProcess(settings)
+    process.crawl(Fetch, urls=sys.argv[1:])
+    process.start()
+''')
+
+
+def write_site(root: Path, bureaus: int, reports: int) -> list[str]:
+    """Generate the static site; return each bureau's column path."""
+    columns = []
+    body = "".join(
+        f'<p class="MsoNormal" style="text-indent:32pt"><span style="font-family:仿宋_GB2312">'
+        f"{n}、本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息{100 + n}条，"
+        f"收到政府信息公开申请{n}件，均在法定期限内答复。</span></p>"
+        for n in range(1, 30)
+    )
+    for b in range(bureaus):
+        column = root / f"bureau{b}" / "zfxxgknb"
+        column.mkdir(parents=True)
+        columns.append(f"/bureau{b}/zfxxgknb/index.html")
+        pages = (reports + PER_PAGE - 1) // PER_PAGE
+        for p in range(pages):
+            items = []
+            for r in range(p * PER_PAGE, min(reports, (p + 1) * PER_PAGE)):
+                year = 2000 + r % 25
+                title = f"第{b}局{year}年政府信息公开工作年度报告（{r}）"
+                items.append(f'<li><a href="./t{r}.htm" title="{title}">{title}</a><span>{year + 1}-01-15</span></li>')
+                (column / f"t{r}.htm").write_text(
+                    f'<html><head><meta charset="utf-8"><meta name="ArticleTitle" content="{title}">'
+                    f'<meta name="PubDate" content="{year + 1}-01-15 09:00"><meta name="ContentSource" content="第{b}局"></head><body>'
+                    f'<table class="xxgk"><tr><td>索引号：</td><td>B{b:04d}-{year}-{r:05d}</td><td>发布机构：</td><td>第{b}局</td></tr>'
+                    f'<tr><td>发布日期：</td><td>{year + 1}-01-15</td><td>标题：</td><td>{title}</td></tr></table>'
+                    f'<div class="TRS_Editor"><div class="Custom_UnionStyle">{body}</div></div></body></html>',
+                    encoding="utf-8",
+                )
+            name = "index.html" if p == 0 else f"index_{p}.html"
+            (column / name).write_text(
+                f'<html><head><meta charset="utf-8"></head><body><ul class="list">{"".join(items)}</ul>'
+                f'<script>createPageHTML({pages}, {p}, "index", "html");</script></body></html>',
+                encoding="utf-8",
+            )
+    return columns
+
+
+def start_nginx(root: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise SystemExit("nginx is not installed (make bench installs it)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (workdir / "logs").mkdir(exist_ok=True)
+    conf = workdir / "nginx.conf"
+    conf.write_text(textwrap.dedent(f"""
+        daemon off;
+        worker_processes 1;
+        pid {workdir}/nginx.pid;
+        error_log {workdir}/logs/error.log;
+        events {{ worker_connections 1024; }}
+        http {{
+            access_log off;
+            types {{ text/html html htm; }}
+            default_type text/html;
+            charset utf-8;
+            client_body_temp_path {workdir}/body; proxy_temp_path {workdir}/proxy;
+            fastcgi_temp_path {workdir}/fastcgi; uwsgi_temp_path {workdir}/uwsgi; scgi_temp_path {workdir}/scgi;
+            server {{ listen 127.0.0.1:{port}; root {root}; }}
+        }}
+    """))
+    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(workdir)])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("nginx did not start")
+
+
+@dataclass
+class Run:
+    name: str
+    pages: int
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds
+
+    @property
+    def cpu_per_page_ms(self) -> float:
+        return 1000 * self.cpu_seconds / self.pages
+
+
+def run_children(commands: list[list[str]], env: dict[str, str]) -> tuple[float, float, float]:
+    """Run commands in parallel; wall seconds, CPU seconds and the largest peak RSS (MiB)."""
+    start = time.perf_counter()
+    processes = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for c in commands]
+    cpu = 0.0
+    peak = 0.0
+    for process in processes:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
+        peak = max(peak, usage.ru_maxrss / 1024)
+        if process.returncode not in (0, 1):
+            raise SystemExit(f"{commands[0][:4]} failed: {process.stderr.read().decode()[-2000:]}")
+    return time.perf_counter() - start, cpu, peak
+
+
+def reset_archive(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    elif url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bureaus", type=int, default=20)
+    parser.add_argument("--reports", type=int, default=100)
+    parser.add_argument("--database", default=os.environ.get("NIANBAO_TEST_POSTGRES_URL"))
+    parser.add_argument("--redis", default=os.environ.get("NIANBAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="nianbao-bench-crawl-"))
+    site_root = workdir / "site"
+    columns = write_site(site_root, args.bureaus, args.reports)
+    total_pages = args.bureaus * (args.reports + (args.reports + PER_PAGE - 1) // PER_PAGE)
+    database = args.database or f"sqlite:///{workdir / 'archive.sqlite3'}"
+    nginx, port = start_nginx(site_root, workdir)
+    base = f"http://127.0.0.1:{port}"
+    sites = workdir / "sites.toml"
+    sites.write_text(
+        "".join(
+            f'[[sites]]\nkey = "b{b}"\nname = "第{b}局"\nregion = "基准市"\nlevel = "department"\nfamily = "trs"\n'
+            f'list_urls = ["{base}{column}"]\nmax_pages = {args.reports * 2 + 50}\n\n'
+            for b, column in enumerate(columns)
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "NIANBAO_DATA_DIR": str(workdir / "data"), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    nianbao = [sys.executable, "-m", "crawler", "--db", database, "--sites", str(sites)]
+    runs: list[Run] = []
+    try:
+        wall, cpu, peak = run_children([[sys.executable, "-c", BARE_SPIDER, *[base + c for c in columns]]], env)
+        runs.append(Run("(a) bare Scrapy spider, fetch only", total_pages, wall, cpu, peak))
+
+        reset_archive(database)
+        wall, cpu, peak = run_children([[*nianbao, "crawl", "-q", *FAIR]], env)
+        runs.append(Run("(b) nianbao crawl, one process", total_pages, wall, cpu, peak))
+
+        reset_archive(database)
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        subprocess.run([*nianbao, "crawl", "--distributed", "--redis", args.redis], env=env, check=True, stdout=subprocess.DEVNULL)
+        worker = [*nianbao, "worker", "--redis", args.redis, *FAIR]
+        wall, cpu, peak = run_children([worker, worker], env)
+        runs.append(Run("(c) two distributed workers", total_pages, wall, cpu, peak))
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+
+    a, b, c = runs
+    lines = [
+        f"Site: {args.bureaus} bureaus × {args.reports} reports = {total_pages} pages (nginx on 127.0.0.1);"
+        f" archive: {database.split('://')[0]}; machine: {os.cpu_count()} cores.",
+        "",
+        "| run | pages/s | CPU ms/page | peak RSS per process (MiB) |",
+        "| --- | ---: | ---: | ---: |",
+        *[f"| {r.name} | {r.pages_per_second:.1f} | {r.cpu_per_page_ms:.2f} | {r.peak_rss_mib:.0f} |" for r in runs],
+        "",
+        f"(b) / (a) = {b.pages_per_second / a.pages_per_second:.2f} (target ≥ 0.6);"
+        f" (c) / (b) = {c.pages_per_second / b.pages_per_second:.2f} (target ≥ 1.6 where the cores allow);"
+        f" peak memory per process ≤ 1 GiB: {'yes' if max(r.peak_rss_mib for r in runs) <= 1024 else 'no'}.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        write_section("crawl", text, [Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

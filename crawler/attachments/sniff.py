@@ -1,0 +1,57 @@
+"""What kind of file an attachment is, from its first bytes (the URL's extension breaks ties).
+
+Servers label attachments badly (``application/octet-stream``, ``text/html`` for a PDF), so the
+HTTP Content-Type is not trusted. OLE compound files (DOC, WPS, XLS) are told apart by the names
+of their streams; ZIP packages (DOCX, XLSX, OFD) by the names of their members.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from posixpath import splitext
+from urllib.parse import urlsplit
+
+__all__ = ["MEDIA_TYPES", "sniff_media_type"]
+
+PDF = "application/pdf"
+DOC = "application/msword"
+WPS = "application/vnd.ms-works"
+XLS = "application/vnd.ms-excel"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OFD = "application/ofd"
+UNKNOWN = "application/octet-stream"
+MEDIA_TYPES = (PDF, DOC, WPS, XLS, DOCX, XLSX, OFD)
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _extension(url: str | None) -> str:
+    return splitext(urlsplit(url or "").path)[1].lower()
+
+
+def sniff_media_type(content: bytes, url: str | None = None) -> str:
+    """One of :data:`MEDIA_TYPES`, or ``application/octet-stream`` when it is none of them."""
+    head = content[:1024]
+    if b"%PDF-" in head:
+        return PDF
+    ext = _extension(url)
+    if content.startswith(_OLE_MAGIC):
+        if "Workbook".encode("utf-16-le") in content or "Book\x00".encode("utf-16-le") in content:
+            return XLS
+        return WPS if ext == ".wps" else DOC
+    if content.startswith(_ZIP_MAGIC):
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(content)).namelist())
+        except (zipfile.BadZipFile, ValueError, OSError):
+            names = set()
+        if "word/document.xml" in names:
+            return DOCX
+        if "xl/workbook.xml" in names:
+            return XLSX
+        if "OFD.xml" in names or ext == ".ofd":
+            return OFD
+        return {".docx": DOCX, ".xlsx": XLSX, ".ofd": OFD}.get(ext, UNKNOWN)
+    return UNKNOWN

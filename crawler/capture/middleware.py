@@ -1,0 +1,452 @@
+"""The capture downloader middleware: WARC evidence for every fetch, and cheap re-crawls.
+
+:class:`CaptureMiddleware` sits next to the downloader (priority 950, after every middleware
+that edits requests and before any that edits responses), so it sees each HTTP exchange as it
+happened: the final request headers and the body as transferred.
+
+Outgoing (``process_request``): the revalidation policy (:mod:`crawler.capture.policy`) decides
+whether the URL is fetched tonight. A known report page or attachment that is not due is
+answered from the archive (its last payload, read back from the WARC file) without touching
+the network; anything fetched carries ``If-None-Match`` / ``If-Modified-Since`` when the last
+answer had validators and its payload can be replayed.
+
+Incoming (``process_response``): the exchange is appended to the WARC file (response + request
+records; a ``revisit`` when the payload equals one already archived, a server-not-modified
+``revisit`` for a 304) and flushed to disk *before* its ``captures`` row is committed, so no row
+ever points at missing evidence. A 304 is then answered from the archive as well.
+
+Either way the spider gets an ordinary 200 response and parses it as usual: a page that did
+not change is recorded as unchanged and stays "seen"; nothing is counted as a failure. The
+response's ``meta["nianbao_capture_id"]`` names the capture holding its payload, which
+:class:`CaptureLinkMiddleware` (a spider middleware) copies onto the items the page yields.
+
+A WARC write that fails (full disk, folder made read-only) stops the site's crawl; the error
+is kept for the runner (:func:`capture_failure`), which reports it as one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
+from scrapy.settings import BaseSettings
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler import paths
+from crawler.capture import records
+from crawler.capture.policy import DEFAULT_WINDOW_DAYS, decide
+from crawler.capture.replay import read_response
+from crawler.capture.store import (
+    KnownUrl,
+    PayloadRef,
+    find_payload,
+    load_known_urls,
+    record_capture,
+    save_url_state,
+    site_id_of,
+)
+from crawler.capture.warc import (
+    DEFAULT_MAX_BYTES,
+    WarcWriteError,
+    WarcWriter,
+    recover_open_files,
+    resolve,
+)
+from crawler.errors import ConfigError, StorageError
+
+__all__ = [
+    "CAPTURE_ENABLED_SETTING",
+    "META_CAPTURE_ID",
+    "META_REPLAYED",
+    "NOW_SETTING",
+    "WARC_DIR_SETTING",
+    "WARC_FSYNC_SETTING",
+    "WARC_MAX_BYTES_SETTING",
+    "CaptureLinkMiddleware",
+    "CaptureMiddleware",
+    "archive_sessions",
+    "capture_failure",
+    "prepare_capture",
+    "warc_directory",
+]
+
+CAPTURE_ENABLED_SETTING = "NIANBAO_CAPTURE_ENABLED"
+WARC_DIR_SETTING = "NIANBAO_WARC_DIR"
+WARC_MAX_BYTES_SETTING = "NIANBAO_WARC_MAX_BYTES"
+WARC_FSYNC_SETTING = "NIANBAO_WARC_FSYNC"
+# The policy clock ("which night is it"), ISO date or date-time; for benchmarks and tests.
+NOW_SETTING = "NIANBAO_NOW"
+# Read lazily to avoid importing the pipeline module here (it imports storage).
+_DATABASE_SETTING = "NIANBAO_DATABASE_URL"
+_RUN_ID_SETTING = "NIANBAO_RUN_ID"
+
+META_CAPTURE_ID = "nianbao_capture_id"
+META_REPLAYED = "nianbao_replayed"  # "not-due" | "not-modified" | "fetched-this-run"
+REPLAY_FLAG = "archive"
+
+# One writer per WARC folder and process, shared by the crawlers (sites) of a run.
+_writers: dict[Path, list[Any]] = {}  # folder -> [writer, number of users]
+_failures: list[str] = []
+# URLs fetched (2xx or 304) during this process's run, by any site: a URL is fetched once per
+# run (robots.txt of a host shared by many bureaus, an attachment linked twice).
+_fetched_this_run: dict[str, PayloadRef] = {}
+
+
+def warc_directory(settings: BaseSettings | None = None) -> Path:
+    """The WARC folder: the ``NIANBAO_WARC_DIR`` setting or variable, else ``<data dir>/warc``."""
+    configured = (settings.get(WARC_DIR_SETTING) if settings is not None else None) or (
+        os.environ.get(WARC_DIR_SETTING)
+    )
+    return Path(configured) if configured else paths.data_dir() / "warc"
+
+
+def prepare_capture(settings: BaseSettings) -> None:
+    """Before a crawl: check the WARC folder is writable and finish files a killed run left.
+
+    Raises :class:`~crawler.capture.warc.WarcWriteError` (one line) when the folder cannot be
+    created or written, so the crawl does not start at all.
+    """
+    _failures.clear()
+    _fetched_this_run.clear()
+    if not settings.getbool(CAPTURE_ENABLED_SETTING, True):
+        return
+    policy_now(settings)  # a malformed NIANBAO_NOW is a one-line ConfigError, before the crawl
+    directory = warc_directory(settings)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise WarcWriteError(
+            f"cannot write WARC files in {directory}: {exc.strerror or exc}"
+        ) from None
+    recover_open_files(directory)
+
+
+def capture_failure() -> str | None:
+    """The first WARC write error of this process's crawl, if any."""
+    return _failures[0] if _failures else None
+
+
+def policy_now(settings: BaseSettings) -> datetime:
+    """The policy clock: ``NIANBAO_NOW`` when set, else the current time (UTC)."""
+    value = settings.get(NOW_SETTING)
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{NOW_SETTING} must be an ISO date or date-time (got {value!r})") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def archive_sessions(database_url: str) -> sessionmaker[Session]:
+    """The process's shared archive (see :func:`storage.db.shared_archive`)."""
+    from storage.db import shared_archive
+
+    return shared_archive(database_url)
+
+
+class CaptureMiddleware:
+    """Downloader middleware: archive every exchange, answer unchanged pages from the archive."""
+
+    def __init__(self, crawler: Crawler, database_url: str, run_id: int) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.run_id = run_id
+        self.sessions = archive_sessions(database_url)
+        self.directory = warc_directory(settings)
+        self.max_bytes = settings.getint(WARC_MAX_BYTES_SETTING, DEFAULT_MAX_BYTES)
+        self.fsync = settings.getbool(WARC_FSYNC_SETTING, True)
+        self.now = policy_now(settings)
+        self.window_days = DEFAULT_WINDOW_DAYS
+        self.site_id: int | None = None
+        self.known: dict[str, KnownUrl] = {}
+        self.writer: WarcWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
+        settings = crawler.settings
+        if not settings.getbool(CAPTURE_ENABLED_SETTING, True):
+            raise NotConfigured(f"{CAPTURE_ENABLED_SETTING} is off")
+        database_url = settings.get(_DATABASE_SETTING)
+        run_id = settings.getint(_RUN_ID_SETTING)
+        if not database_url or not run_id:
+            raise NotConfigured(f"{_DATABASE_SETTING} and {_RUN_ID_SETTING} must be set")
+        middleware = cls(crawler, database_url, run_id)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def spider_opened(self, spider: Any) -> None:
+        site = getattr(spider, "site", None)
+        if site is not None:
+            self.window_days = getattr(site, "revalidate_days", None) or DEFAULT_WINDOW_DAYS
+            with self.sessions() as session:
+                self.site_id = site_id_of(session, site.key)
+                if self.site_id is not None:
+                    self.known = load_known_urls(session, self.site_id)
+        entry = _writers.get(self.directory)
+        if entry is None:
+            entry = _writers[self.directory] = [
+                WarcWriter(self.directory, max_bytes=self.max_bytes, fsync=self.fsync),
+                0,
+            ]
+        entry[1] += 1
+        self.writer = entry[0]
+
+    def spider_closed(self, spider: Any) -> None:
+        entry = _writers.get(self.directory)
+        self.writer = None
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del _writers[self.directory]
+            try:
+                entry[0].close()
+            except WarcWriteError as exc:
+                _failures.append(str(exc))
+
+    # --- requests -----------------------------------------------------------------------
+
+    def process_request(self, request: Request) -> Response | None:
+        if self.writer is None or request.meta.get(META_REPLAYED):
+            return None
+        if request.method != "GET":
+            return None  # a POST's answer depends on its form: always asked, never replayed
+        known = self.known.get(request.url)
+        decision = decide(
+            request.url,
+            request.meta.get("page_kind"),
+            now=self.now,
+            first_seen_at=known.first_seen_at if known else None,
+            last_checked_at=known.last_checked_at if known else None,
+            window_days=self.window_days,
+        )
+        self.stats.inc_value(f"nianbao/revalidation/{decision.reason}")
+        fetched = _fetched_this_run.get(request.url)
+        if fetched is not None and self._replayable(fetched):
+            return self._replay(request, fetched, "fetched-this-run")
+        if known is None or known.payload is None or not self._replayable(known.payload):
+            return None
+        if not decision.fetch:
+            return self._replay(request, known.payload, "not-due")
+        if known.etag:
+            request.headers.setdefault(b"If-None-Match", known.etag.encode("latin-1"))
+        if known.last_modified:
+            request.headers.setdefault(b"If-Modified-Since", known.last_modified.encode("latin-1"))
+        return None
+
+    # --- responses ----------------------------------------------------------------------
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if self.writer is None or request.meta.get(META_REPLAYED):
+            return response
+        try:
+            payload = self._capture(request, response)
+        except WarcWriteError as exc:
+            self._fail(str(exc))
+            raise IgnoreRequest(f"capture failed: {exc}") from None
+        if response.status == 304 and payload is not None:
+            replayed = self._replay(request, payload, "not-modified")
+            if replayed is not None:
+                return replayed
+        if payload is not None and 200 <= response.status < 300:
+            request.meta[META_CAPTURE_ID] = payload.capture_id
+        return response
+
+    def _capture(self, request: Request, response: Response) -> PayloadRef | None:
+        """Write the exchange and its row; the capture that holds the payload, if any."""
+        assert self.writer is not None
+        url = response.url
+        moment = datetime.now(UTC)
+        known = self.known.get(url)
+        body = response.body
+        status = response.status
+        not_modified = status == 304
+        sha256 = None if not_modified else hashlib.sha256(body).hexdigest()
+        same = self._archived_payload(known, sha256)
+        if same is not None:
+            main = records.revisit_record(
+                url,
+                response,
+                moment,
+                refers_to_uri=same.url,
+                refers_to_date=same.fetched_at,
+                refers_to_record_id=same.warc_record_id,
+                digest=None if not_modified else records.payload_digest(body),
+                not_modified=not_modified,
+            )
+        else:
+            main = records.response_record(url, response, moment)
+        main_id = main.rec_headers.get_header("WARC-Record-ID")  # type: ignore[attr-defined]
+        request_record = records.request_record(url, request, moment, main_id)
+        location = self.writer.append(main, request_record)[0]
+        self.stats.inc_value("nianbao/capture/records")
+        self.stats.inc_value("nianbao/capture/payload_bytes", len(body))
+
+        etag = _header(response, b"ETag")
+        last_modified = _header(response, b"Last-Modified")
+        with self.sessions() as session, session.begin():
+            capture = record_capture(
+                session,
+                run_id=self.run_id,
+                site_id=self.site_id,
+                url=url,
+                page_kind=request.meta.get("page_kind"),
+                fetched_at=moment,
+                http_status=status,
+                etag=etag,
+                last_modified=last_modified,
+                content_type=_header(response, b"Content-Type"),
+                payload_sha256=sha256,
+                payload_bytes=len(body),
+                record_type="revisit" if same is not None else "response",
+                revisit_of_id=same.capture_id if same is not None else None,
+                warc_file=location.file,
+                warc_record_id=location.record_id,
+                warc_offset=location.offset,
+                warc_length=location.length,
+            )
+            if same is None and not not_modified:
+                payload: PayloadRef | None = PayloadRef(
+                    capture_id=capture.id,
+                    url=url,
+                    fetched_at=moment,
+                    warc_file=location.file,
+                    warc_record_id=location.record_id,
+                    warc_offset=location.offset,
+                    sha256=sha256,
+                )
+            else:
+                payload = same
+            revalidatable = request.method == "GET" and (200 <= status < 300 or not_modified)
+            if payload is not None and revalidatable:
+                self._remember(session, request, payload, etag, last_modified, not_modified)
+        return payload
+
+    def _archived_payload(self, known: KnownUrl | None, sha256: str | None) -> PayloadRef | None:
+        """The archived payload this answer repeats: the URL's own for a 304 (``sha256`` None),
+        else any capture with the same digest (the URL's last one is checked first)."""
+        if sha256 is None:
+            return known.payload if known else None
+        if known is not None and known.payload is not None and known.payload.sha256 == sha256:
+            return known.payload
+        with self.sessions() as session:
+            return find_payload(session, sha256)
+
+    def _remember(
+        self,
+        session: Session,
+        request: Request,
+        payload: PayloadRef,
+        etag: str | None,
+        last_modified: str | None,
+        not_modified: bool,
+    ) -> None:
+        """Update the URL's state: checked tonight, its payload and validators."""
+        url = request.url
+        _fetched_this_run[url] = payload
+        if self.site_id is None:
+            return
+        state = self.known.get(url) or KnownUrl(
+            url=url,
+            page_kind=request.meta.get("page_kind"),
+            first_seen_at=self.now,
+            last_checked_at=self.now,
+            etag=None,
+            last_modified=None,
+            payload=None,
+        )
+        state.last_checked_at = self.now
+        state.payload = payload
+        # A 304 may omit the validators; they then stay as they were.
+        if etag or not not_modified:
+            state.etag = etag
+        if last_modified or not not_modified:
+            state.last_modified = last_modified
+        save_url_state(session, self.site_id, state)
+        self.known[url] = state
+
+    # --- replay -------------------------------------------------------------------------
+
+    def _replayable(self, payload: PayloadRef) -> bool:
+        return resolve(self.directory, payload.warc_file).exists()
+
+    def _replay(self, request: Request, payload: PayloadRef, reason: str) -> Response | None:
+        try:
+            archived = read_response(self.directory, payload.warc_file, payload.warc_offset)
+        except StorageError:
+            return None
+        headers = Headers([(name, value) for name, value in archived.headers])
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=archived.body)
+        request.meta[META_REPLAYED] = reason
+        request.meta[META_CAPTURE_ID] = payload.capture_id
+        self.stats.inc_value(f"nianbao/replayed/{reason}")
+        return cls(
+            url=request.url,
+            status=archived.status,
+            headers=headers,
+            body=archived.body,
+            request=request,
+            flags=[REPLAY_FLAG],
+        )
+
+    def _fail(self, message: str) -> None:
+        if not _failures:
+            _failures.append(message)
+        self.stats.set_value("nianbao/capture/failure", message)
+        if self.crawler.engine is not None and self.crawler.crawling:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(self.crawler.stop_async())
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+class CaptureLinkMiddleware:
+    """Spider middleware: items yielded from a response get the id of its capture.
+
+    Any item with a ``capture_id`` field that is still unset gets
+    ``response.meta["nianbao_capture_id"]``, so the pipelines can link versions and attachments
+    to their evidence without the spider knowing about captures.
+    """
+
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
+        capture_id = response.meta.get(META_CAPTURE_ID)
+        for item in result:
+            yield _link(item, capture_id)
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        capture_id = response.meta.get(META_CAPTURE_ID)
+        async for item in result:
+            yield _link(item, capture_id)
+
+
+def _link(item: Any, capture_id: int | None) -> Any:
+    if capture_id is None or isinstance(item, Request) or not is_dataclass(item):
+        return item
+    if any(f.name == "capture_id" for f in fields(item)) and item.capture_id is None:
+        item.capture_id = capture_id
+    return item
+

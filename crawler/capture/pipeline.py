@@ -1,0 +1,43 @@
+"""Item pipeline: point stored attachments at the capture their bytes came from.
+
+The attachment pipeline (600) stores an :class:`~crawler.items.AttachmentItem` and sets its
+``attachment_id``; :class:`CaptureLinkPipeline` (after it) records the item's ``capture_id`` on
+that content row the first time the content is seen, so every attachment leads to its WARC
+evidence. (Versions get theirs in :func:`storage.archive.record_report`.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from sqlalchemy import update
+
+from crawler.capture.middleware import CAPTURE_ENABLED_SETTING, archive_sessions
+from storage.models_extraction import Attachment
+
+
+class CaptureLinkPipeline:
+    def __init__(self, database_url: str) -> None:
+        self.sessions = archive_sessions(database_url)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CaptureLinkPipeline:
+        settings = crawler.settings
+        database_url = settings.get("NIANBAO_DATABASE_URL")
+        if not settings.getbool(CAPTURE_ENABLED_SETTING, True) or not database_url:
+            raise NotConfigured("capture is off or there is no archive")
+        return cls(database_url)
+
+    def process_item(self, item: Any) -> Any:
+        attachment_id = getattr(item, "attachment_id", None)
+        capture_id = getattr(item, "capture_id", None)
+        if attachment_id is not None and capture_id is not None and hasattr(item, "report_url"):
+            with self.sessions() as session, session.begin():
+                session.execute(
+                    update(Attachment)
+                    .where(Attachment.id == attachment_id, Attachment.capture_id.is_(None))
+                    .values(capture_id=capture_id)
+                )
+        return item

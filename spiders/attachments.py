@@ -1,0 +1,118 @@
+"""Requests for a report's attachments, and the items their responses become.
+
+A report's attachments are fetched after the report is yielded, each response becoming an
+:class:`~crawler.items.AttachmentItem` (the attachment pipeline stores it, reads its text and
+links it to the report's version). A report whose body is *only* its attachments (the text is a
+link to a PDF or a scan) is held back instead: its attachments are fetched one after the other,
+carried along in the request meta, and the report is yielded last with their bytes in
+``attachment_files``, so its text and tables come from them before it is recorded.
+
+Attachments may live on other hosts (file servers, CDNs): the requests are ``dont_filter`` so
+neither the offsite filter nor the duplicate filter drops them; ``DOWNLOAD_MAXSIZE`` caps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.extract.detail import MIN_TEXT_CHARS, own_text_chars
+from crawler.failures import describe_failure
+from crawler.items import AttachmentItem, ReportItem
+
+__all__ = [
+    "ATTACHMENT",
+    "attachment_downloaded",
+    "attachment_failed",
+    "attachment_request",
+    "body_is_only_attachments",
+    "chain_attachments",
+]
+
+ATTACHMENT = "attachment"
+_CHAIN = "nianbao_attachment_chain"
+
+
+def body_is_only_attachments(fields: Any) -> bool:
+    """The body has (almost) no text of its own besides its attachment links."""
+    return bool(fields.attachments) and own_text_chars(
+        fields.body_text, list(fields.attachment_titles.values())
+    ) < MIN_TEXT_CHARS
+
+
+def attachment_request(
+    url: str,
+    site_key: str,
+    report_url: str,
+    link_text: str | None,
+    *,
+    callback: Callable[..., Any],
+    errback: Callable[..., Any],
+) -> scrapy.Request:
+    return scrapy.Request(
+        url,
+        callback=callback,
+        errback=errback,
+        dont_filter=True,
+        meta={
+            "page_kind": ATTACHMENT,
+            "site_key": site_key,
+            "report_url": report_url,
+            "link_text": link_text,
+        },
+    )
+
+
+def chain_attachments(item: ReportItem, requests: list[scrapy.Request]) -> scrapy.Request:
+    """The first request of the chain; the report rides along and comes out after the last."""
+    first, rest = requests[0], requests[1:]
+    first.meta[_CHAIN] = (item, rest)
+    return first
+
+
+def _continue(meta: dict[str, Any], attachment: AttachmentItem) -> Iterator[Any]:
+    chain = meta.get(_CHAIN)
+    if chain is None:
+        yield attachment
+        return
+    item, rest = chain
+    item.attachment_files.append(attachment)
+    if rest:
+        following = rest[0]
+        following.meta[_CHAIN] = (item, rest[1:])
+        yield following
+    else:
+        yield item
+
+
+def attachment_downloaded(response: Response) -> Iterator[Any]:
+    meta = response.meta
+    content_type = response.headers.get(b"Content-Type")
+    attachment = AttachmentItem(
+        site_key=meta["site_key"],
+        report_url=meta["report_url"],
+        url=response.request.url if response.request is not None else response.url,
+        link_text=meta.get("link_text"),
+        body=response.body,
+        content_type=content_type.decode("latin-1") if content_type else None,
+        http_status=response.status,
+    )
+    yield from _continue(meta, attachment)
+
+
+def attachment_failed(failure: Failure) -> Iterator[Any]:
+    request = failure.request  # type: ignore[attr-defined]
+    reason, status = describe_failure(failure, timeout=request.meta.get("download_timeout"))
+    attachment = AttachmentItem(
+        site_key=request.meta["site_key"],
+        report_url=request.meta["report_url"],
+        url=request.url,
+        link_text=request.meta.get("link_text"),
+        http_status=status,
+        error=reason,
+    )
+    yield from _continue(request.meta, attachment)

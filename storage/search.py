@@ -1,0 +1,822 @@
+"""Full-text search over the archive, for Chinese: CJK bigrams in an index on both backends.
+
+Chinese has no spaces, so a word index needs a segmenter; instead, as Lucene's CJKAnalyzer does,
+every run of CJK characters is indexed as its overlapping character bigrams (政府信息 -> 政府 府信
+信息). A query becomes the phrase of its own bigrams, so any 2-character word and any longer
+phrase matches, with no dictionary. Two additions make every query length work:
+
+- a run's last character is also indexed on its own (a 1-character run is just that character),
+  so a 1-character query is the prefix query ``字*``: each character of the text starts a bigram
+  or is a run's last character;
+- Latin letters and digits form lower-cased word tokens (``PDF``, ``2023``).
+
+The index: on SQLite a contentless FTS5 table ``search_fts`` (title, body and attachment text as
+space-separated tokens; bm25 ranking, title weighted up); on PostgreSQL a ``tsvector`` built from
+the same tokens with positions and weights, in ``search_entries.tsv`` under a GIN index (ts_rank).
+Either way, one row per version; a search looks at each document's latest version unless asked
+for the history. Two things keep a word found in nearly every report (政府) cheap:
+
+- each index row's key is :func:`sort_key` (publication date, then version id), so the index
+  yields matches newest first: a date-sorted page, or the :data:`RANK_WINDOW` matches that
+  relevance ranks, is read from the front of the index and the rest is never touched;
+- the site and report-year filters are indexed as facet tokens (``s7``, ``y2023``) and
+  intersected with the words inside the index, so a narrow filter costs only what it keeps.
+
+User input is always data. A query is reduced to tokens made only of letters, digits and CJK
+characters; the FTS5 expression and the tsquery are assembled from those quoted tokens and passed
+as bound parameters, never spliced into SQL. Anything else (quotes, ``NEAR(``, ``*``,
+``column:``, SQL, control characters) is a separator, and a query with no tokens finds nothing.
+
+Snippets are cut from the stored text (the index does not keep it) and come back as
+``(text, is_hit)`` segments, so the CLI prints them plainly and templates escape them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select, column, func, literal_column, select, table, text, update
+from sqlalchemy.orm import Session
+
+from storage.models import Document, Site, Version, utcnow
+from storage.models_search import FTS_TABLE, SearchEntry
+
+__all__ = [
+    "FTS5_DDL",
+    "RANK_WINDOW",
+    "SORTS",
+    "BulkRow",
+    "Phrase",
+    "SearchFilters",
+    "SearchHit",
+    "SearchPage",
+    "facet_tokens",
+    "fts5_query",
+    "highlight",
+    "index_rows",
+    "index_tokens",
+    "index_version",
+    "mark_latest",
+    "query_phrases",
+    "refresh_attachments",
+    "reindex_missing",
+    "reindex_version",
+    "search",
+    "snippet",
+    "sort_key",
+    "tsquery_literal",
+    "tsvector_literal",
+]
+
+# CJK ideographs (unified, extension A, compatibility, extensions B and beyond), kana, hangul.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+# A CJK run, or a word of other letters and digits (``[^\W_]`` minus CJK).
+_TOKEN_RUN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>(?:(?![{_CJK}])[^\W_])+)")
+# A query segment: letters, digits and CJK without separators between them.
+_SEGMENT = re.compile(r"[^\W_]+")
+
+FTS5_DDL = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
+    "title, body, attachments, facets, content='', tokenize='unicode61 remove_diacritics 0')"
+)
+#: bm25 column weights on SQLite: title, body, attachment text, facets.
+_BM25_WEIGHTS = (5.0, 1.0, 0.5, 0.0)
+#: The columns a user's words are looked for in (``facets`` holds the filter tokens).
+_TEXT_COLUMNS = "{title body attachments}"
+#: tsvector weights on PostgreSQL per section (A is ranked highest by ts_rank).
+_TSV_WEIGHTS = ("A", "D", "D", "B")
+#: Facet lexemes on PostgreSQL start with a character query tokens never contain.
+_FACET_MARK = "#"
+#: Longest report-year range a filter turns into index facets (longer: checked on rows only).
+_MAX_FACET_YEARS = 40
+# tsvector limits: positions go up to 16383, a lexeme keeps at most 256 positions.
+_MAX_POSITION = 16383
+_MAX_POSITIONS_PER_LEXEME = 256
+_SNIPPET_WIDTH = 120
+#: Relevance ranks this many of the most recently published matches (all when fewer match).
+RANK_WINDOW = 500
+_EPOCH = date(1900, 1, 1)
+_ID_BITS = 32
+_ID_MASK = (1 << _ID_BITS) - 1
+SORTS = ("relevance", "date", "date_asc")
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def index_tokens(text: str | None) -> list[str]:
+    """The index tokens of ``text``: CJK bigrams plus each run's last character, Latin words."""
+    tokens: list[str] = []
+    for match in _TOKEN_RUN.finditer((text or "").lower()):
+        run = match.group("cjk")
+        if run is None:
+            tokens.append(match.group("word"))
+            continue
+        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        tokens.append(run[-1])
+    return tokens
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Tokens that must occur in a row; ``prefix``: the last one may be the start of a token."""
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+
+def query_phrases(query: str | None) -> list[Phrase]:
+    """The phrases a query asks for, all of which must match (empty: the query finds nothing).
+
+    Each segment of letters/digits/CJK between separators becomes a phrase of the same tokens
+    the indexed text produces for it. A trailing 1-character CJK run becomes a prefix token, as
+    in the text it may be the first half of a bigram.
+    """
+    phrases: list[Phrase] = []
+    for segment in _SEGMENT.findall((query or "").lower()):
+        runs = list(_TOKEN_RUN.finditer(segment))
+        tokens: list[str] = []
+        prefix = False
+        for position, match in enumerate(runs):
+            last = position == len(runs) - 1
+            run = match.group("cjk")
+            if run is None:
+                tokens.append(match.group("word"))
+            elif len(run) == 1:
+                tokens.append(run)
+                prefix = last
+            else:
+                tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+                if not last:  # the text has the run's last character here too
+                    tokens.append(run[-1])
+        if tokens:
+            phrase = Phrase(tuple(tokens), prefix)
+            if phrase not in phrases:
+                phrases.append(phrase)
+    return phrases
+
+
+def fts5_query(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> str:
+    """An FTS5 MATCH expression: quoted phrases joined by AND, in the text columns, and for each
+    facet group (alternatives, e.g. the sites asked for) one of its tokens in ``facets``.
+
+    Tokens never contain quotes, so quoting them is enough to keep any syntax out.
+    """
+    parts = []
+    for phrase in phrases:
+        quoted = '"' + " ".join(phrase.tokens) + '"'
+        parts.append(quoted + " *" if phrase.prefix else quoted)
+    expression = f"{_TEXT_COLUMNS} : (" + " AND ".join(parts) + ")"
+    for group in facets:
+        expression += " AND facets : (" + " OR ".join(f'"{token}"' for token in group) + ")"
+    return expression
+
+
+def tsquery_literal(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> str:
+    """A tsquery in its text form: ``('政府' <-> '府信') & '公':* & ('#s7' | '#s9')``."""
+    parts = []
+    for phrase in phrases:
+        lexemes = [f"'{token}'" for token in phrase.tokens]
+        if phrase.prefix:
+            lexemes[-1] += ":*"
+        parts.append("(" + " <-> ".join(lexemes) + ")" if len(lexemes) > 1 else lexemes[0])
+    for group in facets:
+        alternatives = [f"'{_FACET_MARK}{token}'" for token in group]
+        parts.append("(" + " | ".join(alternatives) + ")" if len(alternatives) > 1 else alternatives[0])
+    return " & ".join(parts)
+
+
+def facet_tokens(site_id: int | None, report_year: int | None) -> list[str]:
+    """The filter tokens indexed with a version: its site and its report year."""
+    tokens = []
+    if site_id is not None:
+        tokens.append(f"s{int(site_id)}")
+    if report_year is not None:
+        tokens.append(f"y{int(report_year)}")
+    return tokens
+
+
+def tsvector_literal(sections: Sequence[Sequence[str]]) -> str:
+    """A tsvector in its text form from token lists (title, body, attachments), with positions,
+    plus facet lexemes (``#s7``, ``#y2023``) when a fourth list is given.
+
+    Positions run on across sections. Past position 16383 (PostgreSQL's limit) a lexeme is still
+    indexed, without further positions, so long reports match every term but phrase positions
+    are exact in the first 16383 tokens only.
+    """
+    positions: dict[str, list[str]] = {}
+    position = 0
+    for index, (tokens, weight) in enumerate(zip(sections, _TSV_WEIGHTS, strict=False)):
+        for token in tokens:
+            if index == 3:
+                token = _FACET_MARK + token
+            position += 1
+            kept = positions.setdefault(token, [])
+            if position <= _MAX_POSITION and len(kept) < _MAX_POSITIONS_PER_LEXEME:
+                kept.append(f"{position}{weight}")
+    return " ".join(
+        f"'{token}':{','.join(kept)}" if kept else f"'{token}'" for token, kept in positions.items()
+    )
+
+
+# --- writing the index ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    title: list[str]
+    body: list[str]
+    attachments: list[str]
+    attachment_ids: list[int]
+    facets: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.title) + len(self.body) + len(self.attachments)
+
+
+def _attachment_texts(session: Session, version_id: int, only: Sequence[int] | None = None) -> tuple[list[int], list[str]]:
+    """(ids, texts) of the version's attachments with extracted text (when that table exists)."""
+    try:
+        from storage.models_extraction import Attachment, AttachmentLink
+    except ImportError:
+        return [], []
+    stmt = (
+        select(Attachment.id, Attachment.text)
+        .join(AttachmentLink, AttachmentLink.attachment_id == Attachment.id)
+        .where(AttachmentLink.version_id == version_id, Attachment.text.is_not(None))
+        .order_by(Attachment.id)
+        .distinct()
+    )
+    if only is not None:
+        if not only:
+            return [], []
+        stmt = (
+            select(Attachment.id, Attachment.text)
+            .where(Attachment.id.in_(list(only)), Attachment.text.is_not(None))
+            .order_by(Attachment.id)
+        )
+    rows = session.execute(stmt).all()
+    return [row[0] for row in rows], [row[1] or "" for row in rows]
+
+
+def _tokens_of(
+    session: Session, row: Any, attachment_ids: Sequence[int] | None = None
+) -> _Indexed:
+    """Tokens of a version row (id, site_id, report_year, title, body_text) and its attachments."""
+    ids, texts = _attachment_texts(session, row.id, attachment_ids)
+    return _Indexed(
+        title=index_tokens(row.title),
+        body=index_tokens(row.body_text),
+        attachments=[token for text_ in texts for token in index_tokens(text_)],
+        attachment_ids=ids,
+        facets=facet_tokens(row.site_id, row.report_year),
+    )
+
+
+def _version_row(session: Session, version_id: int) -> Any:
+    return session.execute(
+        select(Version.id, Version.document_id, Document.site_id, Version.report_year, Version.pub_date, Version.title, Version.body_text)
+        .join(Document, Document.id == Version.document_id)
+        .where(Version.id == version_id)
+    ).one_or_none()
+
+
+def sort_key(version_id: int, pub_date: str | None) -> int:
+    """The version's place in date order: days since 1900 of its publication date, then its id.
+
+    ``days << 32 | version_id``: on SQLite this is the FTS5 rowid, so FTS5 yields matches newest
+    first by itself and a date-sorted or rank-windowed search stops after a page; on PostgreSQL
+    an indexed column serves the same. Undated versions sort as oldest.
+    """
+    days = 0
+    if pub_date:
+        try:
+            days = max(0, (date.fromisoformat(pub_date) - _EPOCH).days + 1)
+        except ValueError:
+            days = 0
+    return (days << _ID_BITS) | (version_id & _ID_MASK)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version_id: int
+    document_id: int
+    pub_date: str | None
+    indexed: _Indexed
+    latest: bool = True
+
+    @property
+    def key(self) -> int:
+        return sort_key(self.version_id, self.pub_date)
+
+
+def _write_many(session: Session, entries: Sequence[_Entry]) -> None:
+    """Insert index rows and their search entries (all values as bound parameters)."""
+    if not entries:
+        return
+    now = utcnow()
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            text(f"INSERT INTO {FTS_TABLE}(rowid, title, body, attachments, facets) VALUES (:id, :t, :b, :a, :f)"),
+            [{"id": e.key, **_fts_values(e.indexed)} for e in entries],
+        )
+        session.execute(
+            SearchEntry.__table__.insert(),
+            [
+                {"version_id": e.version_id, "document_id": e.document_id, "sort_key": e.key, "latest": e.latest, "tokens": e.indexed.count,
+                 "attachment_ids": e.indexed.attachment_ids, "indexed_at": now}
+                for e in entries
+            ],
+        )
+        return
+    # PostgreSQL: the tsvector goes in as its text form, cast by the server; execute_values
+    # sends the batch in a few statements instead of one round trip per row.
+    from psycopg2.extras import execute_values
+
+    rows = [
+        (e.version_id, e.document_id, e.key, e.latest, e.indexed.count, json.dumps(e.indexed.attachment_ids), now,
+         tsvector_literal([e.indexed.title, e.indexed.body, e.indexed.attachments, e.indexed.facets]))
+        for e in entries
+    ]
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    try:
+        execute_values(
+            cursor,
+            "INSERT INTO search_entries"
+            " (version_id, document_id, sort_key, latest, tokens, attachment_ids, indexed_at, tsv) VALUES %s",
+            rows,
+            template="(%s, %s, %s, %s, %s, %s::json, %s, %s::tsvector)",
+            page_size=500,
+        )
+    finally:
+        cursor.close()
+
+
+def _fts_values(indexed: _Indexed) -> dict[str, str]:
+    return {
+        "t": " ".join(indexed.title),
+        "b": " ".join(indexed.body),
+        "a": " ".join(indexed.attachments),
+        "f": " ".join(indexed.facets),
+    }
+
+
+class BulkRow(NamedTuple):
+    """One new version for :func:`index_rows`."""
+
+    id: int
+    document_id: int
+    site_id: int
+    report_year: int | None
+    pub_date: str | None
+    title: str | None
+    body_text: str | None
+
+
+def index_rows(session: Session, rows: Sequence[BulkRow]) -> None:
+    """Index many new versions at once (bulk loads: the benchmark, imports).
+
+    Attachment text is not looked up.
+    """
+    _write_many(
+        session,
+        [
+            _Entry(r.id, r.document_id, r.pub_date, _Indexed(index_tokens(r.title), index_tokens(r.body_text), [], [], facet_tokens(r.site_id, r.report_year)))
+            for r in rows
+        ],
+    )
+
+
+def index_version(session: Session, version: Version) -> bool:
+    """Add ``version`` to the search index (title, body, attachment text); False if already in.
+
+    Called by :func:`storage.archive.record_report` for every new version, in its transaction.
+    """
+    if session.get(SearchEntry, version.id) is not None:
+        return False
+    session.flush()
+    row = _version_row(session, version.id)
+    latest = _is_latest(session, row.document_id, version.id) or version.number == 1
+    _write_many(session, [_Entry(row.id, row.document_id, row.pub_date, _tokens_of(session, row), latest)])
+    return True
+
+
+def reindex_version(session: Session, version_id: int) -> None:
+    """Index the version again, e.g. after its attachments' text was extracted.
+
+    The old tokens are recomputed from the version's (immutable) title, body, site and year and
+    the attachments recorded on its entry, which is what FTS5 needs to take a contentless row out.
+    """
+    row = _version_row(session, version_id)
+    if row is None:
+        return
+    entry = session.get(SearchEntry, version_id)
+    latest = entry.latest if entry is not None else _is_latest(session, row.document_id, version_id)
+    if entry is not None:
+        if session.get_bind().dialect.name == "sqlite":
+            old = _tokens_of(session, row, list(entry.attachment_ids or []))
+            session.execute(
+                text(
+                    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, attachments, facets)"
+                    " VALUES ('delete', :id, :t, :b, :a, :f)"
+                ),
+                {"id": entry.sort_key, **_fts_values(old)},
+            )
+        session.delete(entry)
+        session.flush()
+    _write_many(session, [_Entry(row.id, row.document_id, row.pub_date, _tokens_of(session, row), latest)])
+
+
+def _is_latest(session: Session, document_id: int, version_id: int) -> bool:
+    return session.scalar(select(Document.latest_version_id).where(Document.id == document_id)) == version_id
+
+
+def mark_latest(session: Session, document_id: int, version_id: int) -> None:
+    """Flag ``version_id`` as the document's latest version in the index (and no other)."""
+    session.execute(
+        update(SearchEntry)
+        .where(SearchEntry.document_id == document_id)
+        .values(latest=SearchEntry.version_id == version_id)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def refresh_attachments(session: Session, version_id: int) -> bool:
+    """Re-index the version if its attachments with text changed since it was indexed.
+
+    Called when an attachment is linked to a version (:func:`storage.attachments.link_attachment`),
+    since attachment files are fetched and read after their report is recorded. True if it did.
+    """
+    entry = session.get(SearchEntry, version_id)
+    if entry is None:
+        return False
+    current, _ = _attachment_texts(session, version_id)
+    if sorted(current) == sorted(entry.attachment_ids or []):
+        return False
+    reindex_version(session, version_id)
+    return True
+
+
+def reindex_missing(session: Session, batch: int = 500) -> int:
+    """Index every version that has no search entry yet (the migration's backfill); the count."""
+    done = 0
+    while True:
+        rows = session.execute(
+            select(
+                Version.id, Version.document_id, Document.site_id, Document.latest_version_id, Version.report_year,
+                Version.pub_date, Version.title, Version.body_text,
+            )
+            .join(Document, Document.id == Version.document_id)
+            .outerjoin(SearchEntry, SearchEntry.version_id == Version.id)
+            .where(SearchEntry.version_id.is_(None))
+            .order_by(Version.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return done
+        _write_many(
+            session,
+            [
+                _Entry(row.id, row.document_id, row.pub_date, _tokens_of(session, row), row.latest_version_id == row.id)
+                for row in rows
+            ],
+        )
+        done += len(rows)
+        session.flush()
+
+
+# --- querying ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Search filters; None means "any". Dates are ISO ``YYYY-MM-DD`` strings."""
+
+    sites: tuple[str, ...] = ()
+    region: str | None = None
+    level: str | None = None
+    year: int | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    publisher: str | None = None
+    published_from: str | None = None
+    published_to: str | None = None
+    has_tables: bool | None = None
+    image_only: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class SearchHit:
+    document_id: int
+    version_id: int
+    version_number: int
+    site_key: str
+    site_name: str
+    region: str
+    title: str | None
+    report_year: int | None
+    publisher: str | None
+    pub_date: str | None
+    url: str
+    score: float | None
+    title_segments: list[tuple[str, bool]] = field(default_factory=list)
+    snippet: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(part for part, _ in self.snippet)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.document_id,
+            "version_id": self.version_id,
+            "version": self.version_number,
+            "site": self.site_key,
+            "site_name": self.site_name,
+            "region": self.region,
+            "report_year": self.report_year,
+            "publisher": self.publisher,
+            "pub_date": self.pub_date,
+            "title": self.title,
+            "score": self.score,
+            "snippet": self.snippet_text,
+            "highlights": [part for part, hit in self.snippet if hit],
+            "url": self.url,
+        }
+
+
+@dataclass
+class SearchPage:
+    hits: list[SearchHit]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+def _filter_clauses(filters: SearchFilters) -> list[Any]:
+    clauses: list[Any] = []
+    if filters.sites:
+        clauses.append(Site.key.in_(list(filters.sites)))
+    if filters.region:
+        clauses.append(Site.region.contains(filters.region, autoescape=True))
+    if filters.level:
+        clauses.append(Site.level == filters.level)
+    if filters.year is not None:
+        clauses.append(Document.report_year == filters.year)
+    if filters.year_from is not None:
+        clauses.append(Document.report_year >= filters.year_from)
+    if filters.year_to is not None:
+        clauses.append(Document.report_year <= filters.year_to)
+    if filters.publisher:
+        clauses.append(Document.publisher.contains(filters.publisher, autoescape=True))
+    if filters.published_from:
+        clauses.append(Document.pub_date >= filters.published_from)
+    if filters.published_to:
+        clauses.append(Document.pub_date <= filters.published_to)
+    # versions.has_tables / image_only come with the extraction migration (0002).
+    if filters.has_tables is not None and hasattr(Version, "has_tables"):
+        clauses.append(Version.has_tables.is_(filters.has_tables))
+    if filters.image_only is not None and hasattr(Version, "image_only"):
+        clauses.append(Version.image_only.is_(filters.image_only))
+    return clauses
+
+
+def search(
+    session: Session,
+    query: str | None,
+    filters: SearchFilters | None = None,
+    *,
+    sort: str = "relevance",
+    limit: int = 20,
+    offset: int = 0,
+    all_versions: bool = False,
+    snippet_width: int = _SNIPPET_WIDTH,
+) -> SearchPage:
+    """One page of reports matching ``query``, best (or newest) first, with snippets.
+
+    Relevance ranks the :data:`RANK_WINDOW` most recently published matches; the date sorts
+    follow the versions' publication dates. ``all_versions`` searches every archived version
+    instead of each document's latest one. A query with no letters, digits or CJK characters
+    finds nothing.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)} (got {sort!r})")
+    limit = max(1, int(limit))
+    offset = max(0, int(offset))
+    phrases = query_phrases(query)
+    if not phrases:
+        return SearchPage([], offset, limit, False)
+    filters = filters or SearchFilters()
+    facets = _facet_groups(session, filters)
+    if facets is None:
+        return SearchPage([], offset, limit, False)
+    stmt, tsquery = _match_statement(session, phrases, facets)
+    key = stmt.selected_columns.sort_key
+    # Versions and documents by primary key; the latest-version check is a filter.
+    stmt = stmt.join(Version, Version.id == stmt.selected_columns.version_id)
+    stmt = stmt.join(Document, Document.id == Version.document_id).join(Site, Site.id == Document.site_id)
+    if not all_versions:
+        # The entry's flag on PostgreSQL: the planner estimates it from column statistics,
+        # while a "latest_version_id = version id" condition looks like one row in a million.
+        latest = Document.latest_version_id == Version.id if tsquery is None else SearchEntry.latest.is_(True)
+        stmt = stmt.where(latest)
+    for clause in _filter_clauses(filters):
+        stmt = stmt.where(clause)
+    if sort == "relevance":
+        # The index yields matches newest first without scoring them all, so a word found in
+        # every report (政府) costs a window, not the archive.
+        window = stmt.order_by(key.desc()).limit(RANK_WINDOW).subquery()
+        ranked = _with_score(window, tsquery)
+        score = ranked.selected_columns.score
+        ranked = ranked.order_by(score.desc(), window.c.sort_key.desc()).limit(limit + 1).offset(offset)
+    else:
+        direction = (lambda column: column.desc()) if sort == "date" else (lambda column: column.asc())
+        page = stmt.order_by(direction(key)).limit(limit + 1).offset(offset).subquery()
+        ranked = _with_score(page, tsquery).order_by(direction(page.c.sort_key))
+    if tsquery is None:
+        rows = session.execute(ranked).all()
+    else:
+        # PostgreSQL's cost model does not charge for decompressing each tsvector, so it may
+        # prefer reading every row to the GIN or sort-key index; a search must use an index.
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        try:
+            rows = session.execute(ranked).all()
+        finally:
+            session.execute(text("SET LOCAL enable_seqscan = on"))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    hits = _load_hits(session, [(row.version_id, row.score) for row in rows], query or "", snippet_width)
+    return SearchPage(hits, offset, limit, has_more)
+
+
+def _facet_groups(session: Session, filters: SearchFilters) -> list[list[str]] | None:
+    """The site and year filters as index facets (None: a site filter naming no known site).
+
+    The index then intersects them with the words, so a narrow filter costs no more than the
+    rows it keeps; the same filters are also checked on the rows.
+    """
+    groups: list[list[str]] = []
+    if filters.sites:
+        ids = session.scalars(select(Site.id).where(Site.key.in_(list(filters.sites)))).all()
+        if not ids:
+            return None
+        groups.append([f"s{site_id}" for site_id in sorted(ids)])
+    if filters.year is not None:
+        groups.append([f"y{int(filters.year)}"])
+    elif filters.year_from is not None and filters.year_to is not None:
+        years = range(int(filters.year_from), int(filters.year_to) + 1)
+        if not years:
+            return None
+        if len(years) <= _MAX_FACET_YEARS:
+            groups.append([f"y{year}" for year in years])
+    return groups
+
+
+def _fts_match(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> Any:
+    return text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(phrases, facets))
+
+
+def _match_statement(session: Session, phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> tuple[Select[Any], Any]:
+    """(SELECT version_id, sort_key[, score] FROM <the index> WHERE <matches>, tsquery or None).
+
+    On SQLite the FTS5 row carries its bm25 score (negated, so higher is better) and its rowid
+    is the sort key. On PostgreSQL ts_rank is computed by :func:`_with_score` for the rows that
+    are kept only, as it reads each row's whole tsvector.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        weights = ", ".join(str(w) for w in _BM25_WEIGHTS)
+        fts = table(FTS_TABLE, column("rowid"))
+        stmt = (
+            select(
+                (fts.c.rowid.op("&")(_ID_MASK)).label("version_id"),
+                fts.c.rowid.label("sort_key"),
+                (-literal_column(f"bm25({FTS_TABLE}, {weights})")).label("score"),
+            )
+            .select_from(fts)
+            .where(_fts_match(phrases, facets))
+        )
+        return stmt, None
+    tsquery = text("CAST(:tsquery AS tsquery)").bindparams(tsquery=tsquery_literal(phrases, facets))
+    stmt = select(SearchEntry.version_id.label("version_id"), SearchEntry.sort_key.label("sort_key")).where(
+        SearchEntry.tsv.op("@@")(tsquery)
+    )
+    return stmt, tsquery
+
+
+def _with_score(rows: Any, tsquery: Any) -> Select[Any]:
+    """SELECT version_id, sort_key, score FROM ``rows`` (a subquery of the match statement)."""
+    if tsquery is None:
+        return select(rows.c.version_id, rows.c.sort_key, rows.c.score)
+    entry = SearchEntry.__table__.alias("ranked_entry")
+    return select(rows.c.version_id, rows.c.sort_key, func.ts_rank(entry.c.tsv, tsquery).label("score")).join(
+        entry, entry.c.version_id == rows.c.version_id
+    )
+
+
+def _load_hits(session: Session, ranked: Sequence[tuple[int, float | None]], query: str, width: int) -> list[SearchHit]:
+    if not ranked:
+        return []
+    ids = [version_id for version_id, _ in ranked]
+    rows = session.execute(
+        select(Version, Document, Site)
+        .join(Document, Document.id == Version.document_id)
+        .join(Site, Site.id == Document.site_id)
+        .where(Version.id.in_(ids))
+    ).all()
+    by_id = {version.id: (version, document, site) for version, document, site in rows}
+    pattern = highlight_pattern(query)
+    hits = []
+    for version_id, score in ranked:
+        if version_id not in by_id:
+            continue
+        version, document, site = by_id[version_id]
+        hits.append(
+            SearchHit(
+                document_id=document.id,
+                version_id=version.id,
+                version_number=version.number,
+                site_key=site.key,
+                site_name=site.name,
+                region=site.region,
+                title=document.title,
+                report_year=document.report_year,
+                publisher=document.publisher,
+                pub_date=document.pub_date,
+                url=document.url,
+                score=float(score) if score is not None else None,
+                title_segments=highlight(document.title or "", pattern),
+                snippet=snippet(version.body_text or "", pattern, width),
+            )
+        )
+    return hits
+
+
+# --- snippets ---------------------------------------------------------------------------------
+
+
+def highlight_pattern(query: str | None) -> re.Pattern[str] | None:
+    """A case-insensitive pattern for the query's segments and their CJK runs and words."""
+    needles: set[str] = set()
+    for segment in _SEGMENT.findall(query or ""):
+        needles.add(segment)
+        needles.update(m.group(0) for m in _TOKEN_RUN.finditer(segment))
+    if not needles:
+        return None
+    ordered = sorted(needles, key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in ordered), re.IGNORECASE)
+
+
+def highlight(text_: str, pattern: re.Pattern[str] | None) -> list[tuple[str, bool]]:
+    """``text_`` split into (part, is_hit) segments."""
+    if not text_:
+        return []
+    if pattern is None:
+        return [(text_, False)]
+    parts: list[tuple[str, bool]] = []
+    at = 0
+    for match in pattern.finditer(text_):
+        if match.start() > at:
+            parts.append((text_[at : match.start()], False))
+        if match.end() > match.start():
+            parts.append((match.group(0), True))
+        at = match.end()
+    if at < len(text_):
+        parts.append((text_[at:], False))
+    return parts
+
+
+def snippet(text_: str, pattern: re.Pattern[str] | str | None, width: int = _SNIPPET_WIDTH) -> list[tuple[str, bool]]:
+    """About ``width`` characters of ``text_`` around its first hit, as (part, is_hit) segments.
+
+    Whitespace is collapsed; an ellipsis marks cut ends. Without a hit, the text's start.
+    """
+    if isinstance(pattern, str):
+        pattern = highlight_pattern(pattern)
+    flat = " ".join((text_ or "").split())
+    if not flat:
+        return []
+    first = pattern.search(flat) if pattern is not None else None
+    start = max(0, first.start() - width // 3) if first else 0
+    end = min(len(flat), start + width)
+    start = max(0, min(start, end - width))
+    parts = highlight(flat[start:end], pattern)
+    if start > 0:
+        parts.insert(0, ("…", False))
+    if end < len(flat):
+        parts.append(("…", False))
+    return parts
+
+
+def iter_segments_text(segments: Iterable[tuple[str, bool]], mark: tuple[str, str] = ("", "")) -> str:
+    """Segments as plain text, hits wrapped in ``mark`` (e.g. ("[", "]")) for terminals."""
+    return "".join(f"{mark[0]}{part}{mark[1]}" if hit else part for part, hit in segments)
+

@@ -1,0 +1,248 @@
+"""The CJK full-text search: tokens, query building, the index on both backends, hostile input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import record_report
+from storage.models import Version
+from storage.models_search import SearchEntry
+from storage.search import (
+    Phrase,
+    SearchFilters,
+    fts5_query,
+    highlight_pattern,
+    index_tokens,
+    query_phrases,
+    reindex_version,
+    search,
+    snippet,
+    tsquery_literal,
+    tsvector_literal,
+)
+from tests.storage.conftest import SITE_B
+
+# --- pure functions ---------------------------------------------------------------------------
+
+
+def test_index_tokens_are_bigrams_plus_the_runs_last_character_and_lowercased_words():
+    assert index_tokens("政府信息，公开PDF 2023年") == [
+        "政府", "府信", "信息", "息", "公开", "开", "pdf", "2023", "年",
+    ]
+    assert index_tokens("") == []
+    assert index_tokens("“”<>!@#") == []
+
+
+def test_query_phrases_mirror_the_indexed_tokens():
+    assert query_phrases("报告") == [Phrase(("报告",))]
+    assert query_phrases("信息公开") == [Phrase(("信息", "息公", "公开"))]
+    # a 1-character query is a prefix: the character may start a bigram in the text
+    assert query_phrases("报") == [Phrase(("报",), prefix=True)]
+    # "2023年报告": the word, then the run's bigrams; a run inside a segment keeps its last char
+    assert query_phrases("年度报告2023") == [Phrase(("年度", "度报", "报告", "告", "2023"))]
+    # separators split phrases; duplicates collapse
+    assert query_phrases('"公开" NEAR(复议 *) 公开') == [
+        Phrase(("公开",)), Phrase(("near",)), Phrase(("复议",)),
+    ]
+    assert query_phrases("' OR 1=1 --") == [Phrase(("or",)), Phrase(("1",))]
+    assert query_phrases("%%% \x00\x1f ***") == []
+
+
+def test_fts5_and_tsquery_expressions_quote_every_token():
+    phrases = [Phrase(("政府", "府信")), Phrase(("报",), prefix=True)]
+    assert fts5_query(phrases) == "{title body attachments} : (\"政府 府信\" AND \"报\" *)"
+    assert fts5_query(phrases, [["s1", "s2"]]).endswith(" AND facets : (\"s1\" OR \"s2\")")
+    assert tsquery_literal(phrases) == "('政府' <-> '府信') & '报':*"
+    assert tsquery_literal(phrases, [['y2023']]).endswith(" & '#y2023'")
+
+
+def test_tsvector_literal_has_positions_and_weights():
+    assert tsvector_literal([["年报"], ["政府", "年报"]]) == "'年报':1A,3D '政府':2D"
+    assert tsvector_literal([[], ["年报"], [], ["s1"]]) == "'年报':1D '#s1':2B"
+
+
+def test_snippet_highlights_the_query_around_its_first_hit():
+    body = "前言" * 100 + "本机关收到行政复议申请3件。" + "结尾" * 100
+    parts = snippet(body, highlight_pattern("复议"), width=40)
+    assert parts[0] == ("…", False) and parts[-1] == ("…", False)
+    assert ("复议", True) in parts
+    assert sum(len(p) for p, _ in parts[1:-1]) == 40
+    assert snippet("", "复议") == []
+    assert snippet("没有命中的正文", "复议") == [("没有命中的正文", False)]
+
+
+# --- the index on SQLite and PostgreSQL --------------------------------------------------------
+
+BODIES = {
+    "a": "一、总体情况\n本机关认真贯彻《政府信息公开条例》。本年收到行政复议申请2件。",
+    "b": "二、主动公开政府信息情况\n本年主动公开文件388件，年报按时发布。",
+    "c": "三、存在问题\n公开平台建设滞后。Annual REPORT in English, PDF attached.",
+}
+
+
+@pytest.fixture
+def indexed(archive: sessionmaker[Session], sites: Any, new_run: Callable[..., int], make_item: Callable[..., Any]) -> sessionmaker[Session]:
+    run_id = new_run()
+    with archive() as session, session.begin():
+        for key, body in BODIES.items():
+            record_report(
+                session,
+                run_id,
+                make_item(
+                    url=f"https://www.putian.gov.cn/nb/{key}.htm",
+                    title=f"莆田市统计局202{ord(key) - 96}年政府信息公开工作年度报告",
+                    body_text=body,
+                    report_year=2020 + ord(key) - 96,
+                    pub_date=f"202{ord(key) - 95}-01-1{ord(key) - 96}",
+                ),
+            )
+        record_report(
+            session,
+            run_id,
+            make_item(site_key=SITE_B.key, url="https://www.pingtan.gov.cn/nb/x.htm", title="平潭2023年报", publisher="平潭综合实验区管委会", body_text="行政复议和行政诉讼情况。", report_year=2023, pub_date="2024-03-01"),
+        )
+    return archive
+
+
+def _titles(page) -> list[str]:
+    return sorted(hit.title for hit in page.hits)
+
+
+def test_two_character_words_and_longer_phrases_match(indexed):
+    with indexed() as session:
+        assert len(search(session, "公开").hits) == 3  # 公开 appears in a, b, c and every title
+        assert [h.url.rsplit("/", 1)[-1] for h in search(session, "复议", sort="date").hits] == ["x.htm", "a.htm"]
+        assert [h.url[-5:] for h in search(session, "政府信息公开条例").hits] == ["a.htm"]
+        assert [h.url[-5:] for h in search(session, "年报按时").hits] == ["b.htm"]
+        assert search(session, "条例政府").hits == []  # bigrams present, but not in this order
+        assert [h.url[-5:] for h in search(session, "report pdf").hits] == ["c.htm"]
+        assert len(search(session, "388").hits) == 1
+        # one character: any text containing it, including as a run's last character
+        assert {h.url[-5:] for h in search(session, "滞").hits} == {"c.htm"}
+        assert {h.url[-5:] for h in search(session, "况").hits} == {"a.htm", "b.htm", "x.htm"}
+
+
+def test_ranking_snippets_and_pagination(indexed):
+    with indexed() as session:
+        page = search(session, "行政复议")
+        assert [h.url[-5:] for h in page.hits] == ["x.htm", "a.htm"]  # the shorter text ranks first
+        assert all(h.score is not None and h.score > 0 for h in page.hits)
+        assert ("行政复议", True) in page.hits[1].snippet
+        first = search(session, "公开", limit=2, sort="date")
+        rest = search(session, "公开", limit=2, offset=2, sort="date")
+        assert first.has_more and not rest.has_more
+        assert [h.pub_date for h in first.hits + rest.hits] == ["2024-01-13", "2023-01-12", "2022-01-11"]
+
+
+def test_filters(indexed):
+    with indexed() as session:
+        assert {h.site_key for h in search(session, "复议", SearchFilters(sites=(SITE_B.key,))).hits} == {SITE_B.key}
+        assert search(session, "复议", SearchFilters(sites=("no-such-site",))).hits == []
+        assert search(session, "公开", SearchFilters(year_from=2023, year_to=2022)).hits == []
+        assert len(search(session, "复议", SearchFilters(region="平潭")).hits) == 1
+        assert len(search(session, "复议", SearchFilters(level="department")).hits) == 1
+        assert [h.report_year for h in search(session, "公开", SearchFilters(year=2022)).hits] == [2022]
+        assert len(search(session, "公开", SearchFilters(year_from=2022, year_to=2023)).hits) == 2
+        assert len(search(session, "公开", SearchFilters(published_from="2022-01-01", published_to="2023-12-31")).hits) == 2
+        assert len(search(session, "复议", SearchFilters(publisher="统计局")).hits) == 1
+        if hasattr(Version, "has_tables"):
+            assert search(session, "公开", SearchFilters(has_tables=True)).hits == []
+            assert len(search(session, "公开", SearchFilters(has_tables=False, image_only=False)).hits) == 3
+
+
+def test_only_the_latest_version_unless_history_is_asked_for(indexed, new_run, make_item):
+    run_id = new_run()
+    with indexed() as session, session.begin():
+        record_report(session, run_id, make_item(url="https://www.putian.gov.cn/nb/a.htm", body_text="改过的正文，不再提及那件事。"))
+    with indexed() as session:
+        assert search(session, "政府信息公开条例").hits == []
+        history = search(session, "政府信息公开条例", all_versions=True).hits
+        assert [h.version_number for h in history] == [1]
+        assert [h.version_number for h in search(session, "改过").hits] == [2]
+        assert session.scalar(select(SearchEntry.tokens).where(SearchEntry.version_id == history[0].version_id)) > 0
+    with indexed() as session, session.begin():  # the page changes back: version 1 is current again
+        record_report(session, new_run(), make_item(url="https://www.putian.gov.cn/nb/a.htm", body_text=BODIES["a"]))
+    with indexed() as session:
+        assert [h.version_number for h in search(session, "政府信息公开条例").hits] == [1]
+        assert search(session, "改过").hits == []
+
+
+def test_reindex_version_replaces_its_index_row(indexed):
+    with indexed() as session, session.begin():
+        version_id = search(session, "年报按时").hits[0].version_id
+        reindex_version(session, version_id)
+        reindex_version(session, version_id)
+    with indexed() as session:
+        assert [h.version_id for h in search(session, "年报按时").hits] == [version_id]
+        if session.get_bind().dialect.name == "sqlite":
+            # FTS5's own consistency check fails when a contentless row was deleted with the
+            # wrong tokens.
+            session.execute(text("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_the_query_uses_the_index(indexed):
+    with indexed() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            plan = session.execute(
+                text("EXPLAIN QUERY PLAN SELECT rowid FROM search_fts WHERE search_fts MATCH :q"), {"q": '"公开"'}
+            ).all()
+            assert any("VIRTUAL TABLE INDEX" in str(row) for row in plan)
+        else:
+            session.execute(text("SET enable_seqscan = off"))
+            plan = session.execute(
+                text("EXPLAIN SELECT version_id FROM search_entries WHERE tsv @@ CAST(:q AS tsquery)"), {"q": "'公开'"}
+            ).scalars().all()
+            assert any("ix_search_entries_tsv" in line for line in plan)
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(['"', "'", 'NEAR(公开 复议', "*", "公*", "title:公开", "body:", "^公开", "公开 OR", "AND", "NOT 公开",
+                     "'); DROP TABLE versions; --", "%' OR 1=1 --", "\x00", "\x1b[31m", "::", "<->", "!:*", "\\", "(公开)"]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.lists(HOSTILE, min_size=1, max_size=4).map(" ".join))
+def test_any_input_returns_results_or_nothing_never_an_error(indexed, query):
+    with indexed() as session:
+        page = search(session, query, limit=5)
+        assert isinstance(page.hits, list)
+        assert all(hit.document_id > 0 for hit in page.hits)
+
+
+def test_attachment_text_is_indexed_when_linked(indexed):
+    try:
+        from storage.attachments import link_attachment, record_attachment
+    except ImportError:
+        pytest.skip("attachments are not stored by this version")
+    from tests.storage.conftest import SITE_A
+
+    with indexed() as session, session.begin():
+        attachment = record_attachment(session, sha256="a" * 64, size=10, media_type="application/pdf", text="附件写明了独特的统计口径说明。")
+        link_attachment(session, site_key=SITE_A.key, report_url="https://www.putian.gov.cn/nb/b.htm",
+                        url="https://www.putian.gov.cn/nb/P1.pdf", link_text="附件", attachment_id=attachment.id)
+        # linking again changes nothing
+        link_attachment(session, site_key=SITE_A.key, report_url="https://www.putian.gov.cn/nb/b.htm",
+                        url="https://www.putian.gov.cn/nb/P1.pdf", link_text="附件", attachment_id=attachment.id)
+    with indexed() as session:
+        assert [h.url[-5:] for h in search(session, "统计口径").hits] == ["b.htm"]
+        assert [h.url[-5:] for h in search(session, "年报按时").hits] == ["b.htm"]  # the body still
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(text("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_sort_key_orders_by_publication_date_then_version():
+    from storage.search import sort_key
+
+    assert sort_key(5, "2024-01-02") > sort_key(9, "2024-01-01") > sort_key(1, None)
+    assert sort_key(7, "2024-01-01") > sort_key(6, "2024-01-01")
+    assert sort_key(3, "not a date") == sort_key(3, None) == 3
+    assert sort_key(3, "2024-01-01") & 0xFFFFFFFF == 3

@@ -1,0 +1,326 @@
+"""The FastAPI application: HTML pages and the JSON API over one read-only archive.
+
+Security, because archived pages are hostile:
+
+- templates autoescape everything; only extracted text is rendered, never archived HTML;
+- every response carries a Content-Security-Policy without script sources (no script runs on
+  these pages at all), ``X-Content-Type-Options: nosniff``, no framing and no referrer;
+- archived pages and attachments are only downloads (``Content-Disposition: attachment``,
+  ``application/octet-stream``), looked up by id, never by a path from the request;
+- links to archived addresses are made only for http(s) URLs (see :func:`web.views.safe_href`);
+- the database is read-only, each query has a time limit and every answer a row cap.
+"""
+
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.errors import StorageError
+from storage.search import SORTS, SearchFilters
+from storage.stats import COLUMNS
+from web import queries
+from web.db import is_timeout, open_read_only
+from web.schemas import CoverageOut, DiffOut, HealthOut, ReportOut, SearchOut, StatsOut
+from web.settings import WebSettings
+from web.views import COVERAGE_LABELS, bar_chart, coverage_rows, safe_href
+
+__all__ = ["CSP", "create_app"]
+
+HERE = Path(__file__).resolve().parent
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+STATS_ROWS = ("new_requests", "carried_over", "granted", "partially_granted", "total", "carried_forward")
+
+
+def replace_page(query_string: str, page: int) -> str:
+    """The query string with ``page`` set (for pager links; the template escapes it)."""
+    pairs = [(k, v) for k, v in parse_qsl(query_string, keep_blank_values=True) if k != "page"]
+    return urlencode([*pairs, ("page", str(page))])
+
+
+def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """The app for ``settings`` (``sessions`` for tests that already opened the archive)."""
+    sessions = sessions or open_read_only(settings.database_url, settings.time_limit)
+    app = FastAPI(
+        title="nianbao archive",
+        summary="Read-only search and history of government information-disclosure annual reports",
+        version="1",
+        docs_url=None,  # Swagger UI loads script from a CDN; the document itself is /openapi.json
+        redoc_url=None,
+    )
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.autoescape = True
+    templates.env.globals.update(safe_href=safe_href, coverage_labels=COVERAGE_LABELS, columns=COLUMNS)
+    templates.env.filters["replace_page"] = replace_page
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def session() -> Iterator[Session]:
+        with sessions() as s:
+            yield s
+
+    Db = Annotated[Session, Depends(session)]
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api/") or request.url.path.endswith((".csv", ".jsonl", ".json"))
+
+    def error(request: Request, status: int, message: str) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": message, "status": status}, status_code=status)
+        return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return error(request, 422, f"invalid request ({problems})")
+
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(StorageError)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if is_timeout(exc):
+            return error(request, 503, f"the query took longer than {settings.time_limit:g} s; narrow it down")
+        return error(request, 500, "the archive could not be read")
+
+    # --- parameters shared by the page and the API ------------------------------------------
+
+    def search_params(
+        q: Annotated[str, Query(max_length=500, description="words or phrases; all must occur")] = "",
+        site: Annotated[list[str], Query(description="site key (repeatable)")] = [],  # noqa: B006
+        region: Annotated[str | None, Query(max_length=100)] = None,
+        level: Annotated[str | None, Query(max_length=32)] = None,
+        year: int | None = None,
+        from_year: int | None = None,
+        to_year: int | None = None,
+        publisher: Annotated[str | None, Query(max_length=200)] = None,
+        published_from: date | None = None,
+        published_to: date | None = None,
+        has_tables: bool | None = None,
+        image_only: bool | None = None,
+        sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "relevance",
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int | None, Query(ge=1, le=100)] = None,
+    ) -> dict[str, Any]:
+        filters = SearchFilters(
+            sites=tuple(s for s in site if s)[:50], region=region or None, level=level or None, year=year,
+            year_from=from_year, year_to=to_year, publisher=publisher or None,
+            published_from=published_from.isoformat() if published_from else None,
+            published_to=published_to.isoformat() if published_to else None,
+            has_tables=has_tables, image_only=image_only,
+        )
+        return {"query": q, "filters": filters, "sort": sort, "page": page, "per_page": settings.per_page(per_page)}
+
+    SearchParams = Annotated[dict[str, Any], Depends(search_params)]
+
+    def run_search(db: Session, params: dict[str, Any]) -> SearchOut:
+        return queries.search_view(db, params["query"], params["filters"], params["sort"], params["page"],
+                                   params["per_page"], settings.row_cap)
+
+    def stats_params(
+        row: Annotated[str, Query(max_length=64)] = "new_requests",
+        site: Annotated[list[str], Query()] = [],  # noqa: B006
+        from_year: int | None = None,
+        to_year: int | None = None,
+    ) -> dict[str, Any]:
+        return {"row": row, "sites": [s for s in site if s][:50], "year_from": from_year, "year_to": to_year}
+
+    StatsParams = Annotated[dict[str, Any], Depends(stats_params)]
+
+    def run_stats(db: Session, params: dict[str, Any]) -> StatsOut:
+        return queries.stats_view(db, params["row"], params["sites"], params["year_from"], params["year_to"], settings.row_cap)
+
+    def report_or_404(db: Session, document_id: int, version: int | None = None) -> ReportOut:
+        report = queries.report_view(db, document_id, version)
+        if report is None:
+            raise HTTPException(404, f"no archived report with id {document_id}" + (f" and version {version}" if version else ""))
+        return report
+
+    def diff_or_404(db: Session, document_id: int, old: int | None, new: int | None) -> DiffOut:
+        if (old is None) != (new is None):
+            raise HTTPException(422, "give both old and new version numbers, or neither")
+        diff = queries.diff_view(db, document_id, old, new)
+        if diff is None:
+            raise HTTPException(404, f"no such report or versions: {document_id}")
+        return diff
+
+    # --- JSON API -----------------------------------------------------------------------------
+
+    @app.get("/api/search", response_model=SearchOut, tags=["api"])
+    def api_search(db: Db, params: SearchParams) -> SearchOut:
+        """Full-text search (CJK bigram index) with filters, snippets and pagination."""
+        return run_search(db, params)
+
+    @app.get("/api/reports/{document_id}", response_model=ReportOut, tags=["api"])
+    def api_report(db: Db, document_id: int, version: Annotated[int | None, Query(ge=1)] = None) -> ReportOut:
+        """One report: metadata, a version's text and tables, attachments and the version list."""
+        return report_or_404(db, document_id, version)
+
+    @app.get("/api/reports/{document_id}/diff", response_model=DiffOut, tags=["api"])
+    def api_diff(db: Db, document_id: int, old: Annotated[int | None, Query(ge=1)] = None,
+                 new: Annotated[int | None, Query(ge=1)] = None) -> DiffOut:
+        """Side-by-side and unified diff between two versions (default: the latest two)."""
+        return diff_or_404(db, document_id, old, new)
+
+    @app.get("/api/coverage", response_model=CoverageOut, tags=["api"])
+    def api_coverage(db: Db, as_of: date | None = None, site: Annotated[list[str], Query()] = []) -> CoverageOut:  # noqa: B006
+        """The sites × report years grid: on_time, late, missing, not_due, unknown."""
+        return queries.coverage_view(db, as_of or date.today(), [s for s in site if s][:200], settings.row_cap)
+
+    @app.get("/api/stats", response_model=StatsOut, tags=["api"])
+    def api_stats(db: Db, params: StatsParams) -> StatsOut:
+        """Table-3 figures across sites and years (row cap applies)."""
+        return run_stats(db, params)
+
+    @app.get("/api/health", response_model=HealthOut, tags=["api"])
+    def api_health(db: Db, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                   per_page: Annotated[int | None, Query(ge=1, le=100)] = None) -> HealthOut:
+        """Per-site crawl health: the latest crawl and recent failures."""
+        return queries.health_view(db, page, settings.per_page(per_page))
+
+    # --- exports ------------------------------------------------------------------------------
+
+    def csv_response(rows: list[dict[str, Any]], fields: list[str], filename: str) -> Response:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    def jsonl_response(rows: list[dict[str, Any]], filename: str) -> Response:
+        body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return Response(body, media_type="application/x-ndjson; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    def export_hits(db: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        page = 1
+        while len(rows) < settings.row_cap:
+            size = min(100, settings.row_cap)
+            result = queries.search_view(db, params["query"], params["filters"], params["sort"], page, size, settings.row_cap)
+            for hit in result.hits:
+                row = hit.model_dump(exclude={"title_segments", "snippet"})
+                row["snippet"] = "".join(s.text for s in hit.snippet)
+                rows.append(row)
+            if not result.has_more:
+                break
+            page += 1
+        return rows[: settings.row_cap]
+
+    search_fields = ["id", "site", "site_name", "region", "report_year", "pub_date", "publisher", "title",
+                     "version", "version_id", "score", "snippet", "url"]
+
+    @app.get("/search.csv", tags=["exports"])
+    def search_csv(db: Db, params: SearchParams) -> Response:
+        """Search results as CSV (up to the row cap)."""
+        return csv_response(export_hits(db, params), search_fields, "search.csv")
+
+    @app.get("/search.jsonl", tags=["exports"])
+    def search_jsonl(db: Db, params: SearchParams) -> Response:
+        """Search results as JSON lines (up to the row cap)."""
+        return jsonl_response(export_hits(db, params), "search.jsonl")
+
+    stats_fields = ["site", "site_name", "region", "level", "report_year", "document_id", "version", "format", "row", *COLUMNS]
+
+    @app.get("/stats.csv", tags=["exports"])
+    def stats_csv(db: Db, params: StatsParams) -> Response:
+        """Table-3 figures as CSV (every row key; up to the row cap)."""
+        stats = run_stats(db, params)
+        return csv_response([r.model_dump() for r in stats.rows], stats_fields, "table3.csv")
+
+    @app.get("/stats.jsonl", tags=["exports"])
+    def stats_jsonl(db: Db, params: StatsParams) -> Response:
+        """Table-3 figures as JSON lines (up to the row cap)."""
+        return jsonl_response([r.model_dump() for r in run_stats(db, params).rows], "table3.jsonl")
+
+    @app.get("/reports/{document_id}/raw", tags=["exports"])
+    def report_raw(db: Db, document_id: int) -> Response:
+        """The archived page as fetched: a download only, never rendered on this origin."""
+        body = queries.raw_page(db, document_id)
+        if body is None:
+            raise HTTPException(404, f"report {document_id} has no archived page")
+        return Response(body, media_type="application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="report-{document_id}.html.bin"'})
+
+    @app.get("/attachments/{attachment_id}", tags=["exports"])
+    def attachment(db: Db, attachment_id: int) -> Response:
+        """An attachment file by id: a download only."""
+        found = queries.attachment_file(db, attachment_id)
+        if found is None:
+            raise HTTPException(404, f"no stored attachment with id {attachment_id}")
+        path, sha256 = found
+        return FileResponse(path, media_type="application/octet-stream", filename=f"attachment-{attachment_id}-{sha256[:12]}.bin",
+                            content_disposition_type="attachment")
+
+    # --- pages --------------------------------------------------------------------------------
+
+    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, context)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, db: Db) -> HTMLResponse:
+        return page(request, "home.html", sites=queries.site_keys(db)[: settings.row_cap])
+
+    @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
+    def search_page(request: Request, db: Db, params: SearchParams) -> HTMLResponse:
+        result = run_search(db, params) if params["query"].strip() else None
+        return page(request, "search.html", result=result, params=params, sites=queries.site_keys(db)[: settings.row_cap],
+                    sorts=SORTS, query_string=request.url.query)
+
+    @app.get("/reports/{document_id}", response_class=HTMLResponse, include_in_schema=False)
+    def report_page(request: Request, db: Db, document_id: int, version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+        return page(request, "report.html", report=report_or_404(db, document_id, version))
+
+    @app.get("/reports/{document_id}/diff", response_class=HTMLResponse, include_in_schema=False)
+    def diff_page(request: Request, db: Db, document_id: int, old: Annotated[int | None, Query(ge=1)] = None,
+                  new: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+        return page(request, "diff.html", diff=diff_or_404(db, document_id, old, new))
+
+    @app.get("/coverage", response_class=HTMLResponse, include_in_schema=False)
+    def coverage_page(request: Request, db: Db, as_of: date | None = None, site: Annotated[list[str], Query()] = []) -> HTMLResponse:  # noqa: B006
+        coverage = queries.coverage_view(db, as_of or date.today(), [s for s in site if s][:200], settings.row_cap)
+        return page(request, "coverage.html", coverage=coverage, rows=coverage_rows(coverage))
+
+    @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
+    def stats_page(request: Request, db: Db, params: StatsParams) -> HTMLResponse:
+        stats = run_stats(db, params)
+        return page(request, "stats.html", stats=stats, chart=bar_chart(stats), params=params, rows_choice=STATS_ROWS,
+                    sites=queries.site_keys(db)[: settings.row_cap], query_string=request.url.query)
+
+    @app.get("/health", response_class=HTMLResponse, include_in_schema=False)
+    def health_page(request: Request, db: Db, page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> HTMLResponse:
+        return page(request, "health.html", health=queries.health_view(db, page_number, settings.per_page(None)))
+
+    return app
