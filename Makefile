@@ -42,9 +42,18 @@ demo: $(STAMP)
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# nginx serves the static site of bench/crawl.py.
+BENCH_PACKAGES := nginx-light
+
+bench: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@dpkg -s $(BENCH_PACKAGES) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(BENCH_PACKAGES) >/dev/null; }
 	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/recrawl.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/crawl.py
 
 clean:
 	rm -rf $(VENV) nianbao-data .pytest_cache *.egg-info
