@@ -273,8 +273,10 @@ def _print_archived(obj: Context, site_keys: list[str]) -> None:
     rows = []
     with sessions() as session:
         for key in site_keys:
-            for doc in archive.list_documents(session, site_key=key, limit=1000):
-                rows.append([doc.id, key, doc.report_year, doc.pub_date, len(doc.versions), truncate(doc.title or "", 44)])
+            documents = archive.list_documents(session, site_key=key, limit=1000)
+            counts = archive.version_counts(session, [doc.id for doc in documents])
+            for doc in documents:
+                rows.append([doc.id, key, doc.report_year, doc.pub_date, counts.get(doc.id, 0), truncate(doc.title or "", 44)])
     click.echo("")
     click.echo(f"Archived reports ({len(rows)}):")
     click.echo(render_table(["id", "site", "year", "published", "versions", "title"], rows))

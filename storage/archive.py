@@ -59,6 +59,7 @@ __all__ = [
     "run_summary",
     "search_documents",
     "start_run",
+    "version_counts",
     "sync_site",
 ]
 
@@ -378,6 +379,19 @@ def list_documents(
         stmt = stmt.join(Document.site).where(Site.key == site_key)
     stmt = stmt.order_by(Document.pub_date.desc().nulls_last(), Document.id.desc())
     return list(session.scalars(stmt.limit(_limit(limit))).all())
+
+
+@_storage_errors
+def version_counts(session: Session, document_ids: Sequence[int]) -> dict[int, int]:
+    """How many versions each of ``document_ids`` has, in one query (no version bodies loaded)."""
+    if not document_ids:
+        return {}
+    rows = session.execute(
+        select(Version.document_id, func.count())
+        .where(Version.document_id.in_(list(document_ids)))
+        .group_by(Version.document_id)
+    )
+    return {document_id: count for document_id, count in rows}
 
 
 @_storage_errors

@@ -44,6 +44,7 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "shared_archive",
     "migrate",
     "open_archive",
 ]

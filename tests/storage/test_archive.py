@@ -615,3 +615,18 @@ def test_search_looks_at_the_latest_version_only(
         [(document, version)] = search_documents(session, "新的说法")
     assert version.id == document.latest_version_id and version.number == 2
     assert document.site.key == make_item().site_key
+
+
+def test_version_counts_counts_per_document_in_one_query(archive, sites, new_run, make_item) -> None:
+    from storage import archive as archive_api
+
+    run_id = new_run()
+    with archive() as session, session.begin():
+        record_report(session, run_id, make_item())
+        record_report(session, run_id, make_item(body_text="一、总体情况\n内容已更正。"))
+        record_report(session, run_id, make_item(url="https://www.putian.gov.cn/zwgk/zfxxgknb/t2.htm"))
+    with archive() as session:
+        documents = {doc.url: doc.id for doc in list_documents(session)}
+        counts = archive_api.version_counts(session, list(documents.values()))
+        assert counts == {documents[make_item().url]: 2, documents["https://www.putian.gov.cn/zwgk/zfxxgknb/t2.htm"]: 1}
+        assert archive_api.version_counts(session, []) == {}
