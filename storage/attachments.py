@@ -67,10 +67,14 @@ def link_attachment(
 
     Returns None when that report is not archived (it could not be recorded). A link that
     exists is updated when the URL now gives other content (or now fails)."""
+    # Attachments of one report are linked from several threads (and workers) at once, and each
+    # link re-indexes the report's search entry: taking the document row first (FOR NO KEY
+    # UPDATE, which the links' foreign-key checks do not conflict with) makes them take turns.
     document = session.scalars(
         select(Document)
         .join(Site, Document.site_id == Site.id)
         .where(Site.key == site_key, Document.url == report_url)
+        .with_for_update(of=Document, key_share=True)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if document is None or document.latest_version_id is None:
