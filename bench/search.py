@@ -204,17 +204,39 @@ def measure(session: Session, rounds: int) -> dict[str, list[float]]:
             assert page.hits or filters is not None, f"{query!r} found nothing"
             timings.setdefault(cls, []).append(elapsed)
             timings.setdefault("all", []).append(elapsed)
+            timings.setdefault(f"query {query} {sort}{' filtered' if filters else ''}", []).append(elapsed)
     return timings
 
 
-def run_backend(url: str, count: int, batch: int, rounds: int) -> dict[str, object]:
-    print(f"{url}: generating {count:,} versions", file=sys.stderr)
+def _existing(session: Session) -> tuple[int, int] | None:
+    """(versions, raw text bytes) of an archive a previous run generated, or None."""
+    try:
+        row = session.execute(text(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(title AS BLOB)) + LENGTH(CAST(body_text AS BLOB))), 0) FROM versions"
+            if session.get_bind().dialect.name == "sqlite"
+            else "SELECT COUNT(*), COALESCE(SUM(octet_length(title) + octet_length(body_text)), 0) FROM versions"
+        )).one()
+    except Exception:  # noqa: BLE001 - no archive there yet
+        session.rollback()
+        return None
+    return (int(row[0]), int(row[1])) if row[0] else None
+
+
+def run_backend(url: str, count: int, batch: int, rounds: int, reuse: bool = False) -> dict[str, object]:
     sessions = open_archive(url)
     with sessions() as session:
-        raw, seconds = generate(session, count, batch)
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("ANALYZE"))
-            session.commit()
+        existing = _existing(session) if reuse else None
+        if existing is not None and existing[0] == count:
+            print(f"{url}: reusing {count:,} generated versions", file=sys.stderr)
+            raw, seconds = existing[1], float("nan")
+        elif existing is not None:
+            raise SystemExit(f"{url} holds {existing[0]:,} versions, not {count:,}: drop it or run without --keep")
+        else:
+            print(f"{url}: generating {count:,} versions", file=sys.stderr)
+            raw, seconds = generate(session, count, batch)
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("ANALYZE"))
+                session.commit()
         size = index_bytes(session)
         timings = measure(session, rounds)
     sessions.kw["bind"].dispose()
@@ -240,15 +262,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=10, help="how often the query mix runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not update BENCHMARKS.md")
+    parser.add_argument("--keep", metavar="FOLDER", type=Path,
+                        help="keep the generated archives (SQLite file in FOLDER, the PostgreSQL database) and reuse"
+                             " them on the next run with the same --versions")
+    parser.add_argument("--per-query", action="store_true", help="also print each query's timings")
     args = parser.parse_args(argv)
 
     results: dict[str, dict[str, object]] = {}
-    with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as folder:
+    reuse = args.keep is not None
+    with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         if args.backend in ("sqlite", "both"):
-            results["SQLite (FTS5)"] = run_backend(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", args.versions, args.batch, args.rounds)
+            sqlite_file = folder / f"bench-{args.versions}.sqlite3"
+            if sqlite_file.exists() and not reuse:
+                sqlite_file.unlink()
+            results["SQLite (FTS5)"] = run_backend(f"sqlite:///{sqlite_file}", args.versions, args.batch, args.rounds, reuse)
         if args.backend in ("postgresql", "both"):
-            _reset_postgres(args.pg_url)
-            results["PostgreSQL (tsvector + GIN)"] = run_backend(args.pg_url, args.versions, args.batch, args.rounds)
+            if not reuse:
+                _reset_postgres(args.pg_url)
+            results["PostgreSQL (tsvector + GIN)"] = run_backend(args.pg_url, args.versions, args.batch, args.rounds, reuse)
 
     classes = [cls for cls in dict.fromkeys(q[0] for q in QUERIES)] + ["all"]
     lines = [
@@ -271,6 +304,11 @@ def main(argv: list[str] | None = None) -> None:
         raw, size = int(result["raw"]), int(result["index"])  # type: ignore[arg-type]
         lines.append(f"| {backend} | {raw / 2**20:,.0f} MiB | {size / 2**20:,.0f} MiB | {size / raw:.2f}x | {float(result['seconds']):,.0f} s |")  # type: ignore[arg-type]
     body = "\n".join(lines)
+    if args.per_query:
+        for backend, result in results.items():
+            for name, values in result["timings"].items():  # type: ignore[attr-defined]
+                if name.startswith("query "):
+                    print(f"{backend:30} {name[6:]:40} p50 {statistics.median(values):7.1f}  max {max(values):7.1f}")
     print(body)
     if not args.no_write:
         write_section("search", body)

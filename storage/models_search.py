@@ -20,18 +20,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Text, text
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import BIT, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, IdType, utcnow
 
-__all__ = ["FTS_TABLE", "SearchEntry", "include_name", "is_fts_table"]
+__all__ = ["FTS_TABLE", "SIGNATURE_BITS", "SearchEntry", "include_name", "is_fts_table"]
 
 #: The SQLite FTS5 table (and prefix of its shadow tables: _data, _idx, _docsize, _config).
 FTS_TABLE = "search_fts"
 
 #: tsvector on PostgreSQL; an always-NULL TEXT column on SQLite (the FTS5 table is the index).
 TsvectorType = TSVECTOR().with_variant(Text(), "sqlite")
+#: Bits of a lexeme signature (:func:`storage.search.signature`); 0006 freezes the same width.
+SIGNATURE_BITS = 4096
+#: The lexeme signature on PostgreSQL; an always-NULL TEXT column on SQLite.
+SignatureType = BIT(SIGNATURE_BITS).with_variant(Text(), "sqlite")
 
 
 class SearchEntry(Base):
@@ -45,6 +49,9 @@ class SearchEntry(Base):
             postgresql_using="gin",
             sqlite_where=text("tsv IS NOT NULL"),
         ),
+        # A site's or a year's entries newest first, for searches filtered on them.
+        Index("ix_search_entries_site_sort", "site_id", "sort_key"),
+        Index("ix_search_entries_year_sort", "report_year", "sort_key"),
     )
 
     version_id: Mapped[int] = mapped_column(
@@ -66,6 +73,13 @@ class SearchEntry(Base):
     attachment_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
     tsv: Mapped[str | None] = mapped_column(TsvectorType)
+    #: The document's site and the version's report year, copied here so that the site and
+    #: year filters are checked on the entry (and walked by their indexes) without a join.
+    site_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_year: Mapped[int | None] = mapped_column()
+    #: PostgreSQL: one bit per lexeme of ``tsv`` (:func:`storage.search.signature`), tested
+    #: before the tsvector itself is read; NULL on SQLite.
+    sig: Mapped[str | None] = mapped_column(SignatureType)
 
     def __repr__(self) -> str:
         return f"<SearchEntry version={self.version_id} document={self.document_id}>"

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -44,7 +46,7 @@ from sqlalchemy import Select, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from storage.models import Document, Site, Version, utcnow
-from storage.models_search import FTS_TABLE, SearchEntry
+from storage.models_search import FTS_TABLE, SIGNATURE_BITS, SearchEntry
 
 __all__ = [
     "FTS5_DDL",
@@ -67,6 +69,7 @@ __all__ = [
     "reindex_missing",
     "reindex_version",
     "search",
+    "signature",
     "snippet",
     "sort_key",
     "tsquery_literal",
@@ -310,10 +313,38 @@ class _Entry:
     pub_date: str | None
     indexed: _Indexed
     latest: bool = True
+    site_id: int | None = None
+    report_year: int | None = None
 
     @property
     def key(self) -> int:
         return sort_key(self.version_id, self.pub_date)
+
+
+def _entry_of(session: Session, row: Any, latest: bool) -> _Entry:
+    """The index entry of a version row (id, document_id, site_id, report_year, pub_date, ...)."""
+    return _Entry(
+        row.id, row.document_id, row.pub_date, _tokens_of(session, row), latest,
+        site_id=row.site_id, report_year=row.report_year,
+    )
+
+
+def signature(lexemes: Iterable[str]) -> str:
+    """A row's lexeme signature as the text of a ``bit(SIGNATURE_BITS)``: bit ``crc32(lexeme)
+    mod SIGNATURE_BITS`` set for each lexeme (facets with their ``#`` mark, as in the tsvector).
+
+    A query's signature has the bits of the lexemes every match must contain, so a row whose
+    signature lacks one of them cannot match and its tsvector need not be read; a row that has
+    them all may still not match (another lexeme set the bit) and is checked on the tsvector.
+    """
+    bits = bytearray(SIGNATURE_BITS // 8)
+    for lexeme in set(lexemes):
+        bit = zlib.crc32(lexeme.encode("utf-8")) % SIGNATURE_BITS
+        bits[bit >> 3] |= 0x80 >> (bit & 7)
+    return "".join(_BYTE_BITS[byte] for byte in bits)
+
+
+_BYTE_BITS = [format(byte, "08b") for byte in range(256)]
 
 
 def _write_many(session: Session, entries: Sequence[_Entry]) -> None:
@@ -330,7 +361,7 @@ def _write_many(session: Session, entries: Sequence[_Entry]) -> None:
             SearchEntry.__table__.insert(),
             [
                 {"version_id": e.version_id, "document_id": e.document_id, "sort_key": e.key, "latest": e.latest, "tokens": e.indexed.count,
-                 "attachment_ids": e.indexed.attachment_ids, "indexed_at": now}
+                 "attachment_ids": e.indexed.attachment_ids, "indexed_at": now, "site_id": e.site_id, "report_year": e.report_year}
                 for e in entries
             ],
         )
@@ -341,7 +372,9 @@ def _write_many(session: Session, entries: Sequence[_Entry]) -> None:
 
     rows = [
         (e.version_id, e.document_id, e.key, e.latest, e.indexed.count, json.dumps(e.indexed.attachment_ids), now,
-         tsvector_literal([e.indexed.title, e.indexed.body, e.indexed.attachments, e.indexed.facets]))
+         e.site_id, e.report_year,
+         tsvector_literal([e.indexed.title, e.indexed.body, e.indexed.attachments, e.indexed.facets]),
+         signature([*e.indexed.title, *e.indexed.body, *e.indexed.attachments, *(_FACET_MARK + f for f in e.indexed.facets)]))
         for e in entries
     ]
     cursor = session.connection().connection.dbapi_connection.cursor()
@@ -349,9 +382,10 @@ def _write_many(session: Session, entries: Sequence[_Entry]) -> None:
         execute_values(
             cursor,
             "INSERT INTO search_entries"
-            " (version_id, document_id, sort_key, latest, tokens, attachment_ids, indexed_at, tsv) VALUES %s",
+            " (version_id, document_id, sort_key, latest, tokens, attachment_ids, indexed_at, site_id, report_year, tsv, sig)"
+            " VALUES %s",
             rows,
-            template="(%s, %s, %s, %s, %s, %s::json, %s, %s::tsvector)",
+            template=f"(%s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s::tsvector, %s::bit({SIGNATURE_BITS}))",
             page_size=500,
         )
     finally:
@@ -387,7 +421,11 @@ def index_rows(session: Session, rows: Sequence[BulkRow]) -> None:
     _write_many(
         session,
         [
-            _Entry(r.id, r.document_id, r.pub_date, _Indexed(index_tokens(r.title), index_tokens(r.body_text), [], [], facet_tokens(r.site_id, r.report_year)))
+            _Entry(
+                r.id, r.document_id, r.pub_date,
+                _Indexed(index_tokens(r.title), index_tokens(r.body_text), [], [], facet_tokens(r.site_id, r.report_year)),
+                site_id=r.site_id, report_year=r.report_year,
+            )
             for r in rows
         ],
     )
@@ -403,7 +441,7 @@ def index_version(session: Session, version: Version) -> bool:
     session.flush()
     row = _version_row(session, version.id)
     latest = _is_latest(session, row.document_id, version.id) or version.number == 1
-    _write_many(session, [_Entry(row.id, row.document_id, row.pub_date, _tokens_of(session, row), latest)])
+    _write_many(session, [_entry_of(session, row, latest)])
     return True
 
 
@@ -430,7 +468,7 @@ def reindex_version(session: Session, version_id: int) -> None:
             )
         session.delete(entry)
         session.flush()
-    _write_many(session, [_Entry(row.id, row.document_id, row.pub_date, _tokens_of(session, row), latest)])
+    _write_many(session, [_entry_of(session, row, latest)])
 
 
 def _is_latest(session: Session, document_id: int, version_id: int) -> bool:
@@ -483,7 +521,7 @@ def reindex_missing(session: Session, batch: int = 500) -> int:
         _write_many(
             session,
             [
-                _Entry(row.id, row.document_id, row.pub_date, _tokens_of(session, row), row.latest_version_id == row.id)
+                _entry_of(session, row, row.latest_version_id == row.id)
                 for row in rows
             ],
         )
@@ -619,43 +657,315 @@ def search(
     facets = _facet_groups(session, filters)
     if facets is None:
         return SearchPage([], offset, limit, False)
-    stmt, tsquery = _match_statement(session, phrases, facets)
-    key = stmt.selected_columns.sort_key
-    # Versions and documents by primary key; the latest-version check is a filter.
-    stmt = stmt.join(Version, Version.id == stmt.selected_columns.version_id)
-    stmt = stmt.join(Document, Document.id == Version.document_id).join(Site, Site.id == Document.site_id)
-    if not all_versions:
-        # The entry's flag on PostgreSQL: the planner estimates it from column statistics,
-        # while a "latest_version_id = version id" condition looks like one row in a million.
-        latest = Document.latest_version_id == Version.id if tsquery is None else SearchEntry.latest.is_(True)
-        stmt = stmt.where(latest)
-    for clause in _filter_clauses(filters):
-        stmt = stmt.where(clause)
-    if sort == "relevance":
-        # The index yields matches newest first without scoring them all, so a word found in
-        # every report (政府) costs a window, not the archive.
-        window = stmt.order_by(key.desc()).limit(RANK_WINDOW).subquery()
-        ranked = _with_score(window, tsquery)
-        score = ranked.selected_columns.score
-        ranked = ranked.order_by(score.desc(), window.c.sort_key.desc()).limit(limit + 1).offset(offset)
+    if session.get_bind().dialect.name == "sqlite":
+        rows = _sqlite_rows(
+            session, _fts_statement(phrases, facets), _filter_clauses(filters),
+            sort=sort, limit=limit, offset=offset, all_versions=all_versions,
+        )
     else:
-        direction = (lambda column: column.desc()) if sort == "date" else (lambda column: column.asc())
-        page = stmt.order_by(direction(key)).limit(limit + 1).offset(offset).subquery()
-        ranked = _with_score(page, tsquery).order_by(direction(page.c.sort_key))
-    if tsquery is None:
-        rows = session.execute(ranked).all()
-    else:
-        # PostgreSQL's cost model does not charge for decompressing each tsvector, so it may
-        # prefer reading every row to the GIN or sort-key index; a search must use an index.
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-        try:
-            rows = session.execute(ranked).all()
-        finally:
-            session.execute(text("SET LOCAL enable_seqscan = on"))
+        rows = _postgres_rows(
+            session, phrases, facets, filters, sort=sort, limit=limit, offset=offset, all_versions=all_versions
+        )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    hits = _load_hits(session, [(row.version_id, row.score) for row in rows], query or "", snippet_width)
+    hits = _load_hits(session, [(row[0], row[2]) for row in rows], query or "", snippet_width)
     return SearchPage(hits, offset, limit, has_more)
+
+
+def _joined(stmt: Select[Any], clauses: Sequence[Any], *, latest_by_document: bool) -> Select[Any]:
+    """``stmt`` joined to versions, documents and sites, with the filters and the latest check."""
+    stmt = stmt.join(Version, Version.id == stmt.selected_columns.version_id)
+    stmt = stmt.join(Document, Document.id == Version.document_id).join(Site, Site.id == Document.site_id)
+    if latest_by_document:
+        stmt = stmt.where(Document.latest_version_id == Version.id)
+    for clause in clauses:
+        stmt = stmt.where(clause)
+    return stmt
+
+
+def _sqlite_rows(
+    session: Session, stmt: Select[Any], clauses: Sequence[Any], *, sort: str, limit: int, offset: int, all_versions: bool
+) -> Sequence[Any]:
+    """(version_id, sort_key, score) rows of one page on SQLite: FTS5 yields matches in rowid
+    (= sort key) order, so the newest matches are read first and the rest never touched."""
+    stmt = _joined(stmt, clauses, latest_by_document=not all_versions)
+    key = stmt.selected_columns.sort_key
+    if sort == "relevance":
+        window = stmt.order_by(key.desc()).limit(RANK_WINDOW).subquery()
+        ranked = select(window.c.version_id, window.c.sort_key, window.c.score)
+        ranked = ranked.order_by(window.c.score.desc(), window.c.sort_key.desc()).limit(limit + 1).offset(offset)
+    else:
+        direction = (lambda column: column.desc()) if sort == "date" else (lambda column: column.asc())
+        ranked = stmt.order_by(direction(key)).limit(limit + 1).offset(offset)
+    return session.execute(ranked).all()
+
+
+def _postgres_rows(
+    session: Session,
+    phrases: Sequence[Phrase],
+    facets: Sequence[Sequence[str]],
+    filters: SearchFilters,
+    *,
+    sort: str,
+    limit: int,
+    offset: int,
+    all_versions: bool,
+) -> list[tuple[int, int, float | None]]:
+    """(version_id, sort_key, score) rows of one page on PostgreSQL.
+
+    A GIN index knows which rows hold each bigram but neither where in the text (a phrase is
+    checked on the row's tsvector, ~10 kB stored out of line) nor the rows' dates (a newest-first
+    page needs every match first). A phrase found in a fifth of a million reports would cost
+    200,000 tsvector reads. So a query is answered one of two ways, by how common the planner
+    statistics say its rarest bigram is (:func:`_estimated_share`):
+
+    - common: walk the sort-key index newest first (one site's or one year's entries through
+      their own indexes), test each entry's lexeme signature (a bitwise AND on the row) and read
+      the tsvector only where every query bit is set, until the page or the rank window is full:
+      about ``needed / share`` cheap tests and ``needed`` tsvector reads;
+    - rare: the GIN index finds the entries holding every query token (exact, no tsvector read),
+      newest first, and the phrases are checked on their tsvectors in that order until enough
+      match.
+    """
+    needed = RANK_WINDOW if sort == "relevance" else offset + limit + 1
+    tsquery = tsquery_literal(phrases, facets)
+    share = _estimated_share(session, phrases)
+    entry = SearchEntry.__table__
+    conditions: list[Any] = []
+    if not all_versions:
+        conditions.append(entry.c.latest.is_(True))
+    site_ids = [int(token[1:]) for group in facets for token in group if token.startswith("s")]
+    if site_ids:
+        conditions.append(entry.c.site_id.in_(site_ids))
+    if filters.year is not None:
+        conditions.append(entry.c.report_year == int(filters.year))
+    if filters.year_from is not None:
+        conditions.append(entry.c.report_year >= int(filters.year_from))
+    if filters.year_to is not None:
+        conditions.append(entry.c.report_year <= int(filters.year_to))
+    joined = _joined_filters(filters)
+    descending = sort != "date_asc"
+    walk = descending and share is not None and needed / max(share, 1e-9) <= _MAX_WALK_ROWS
+    # The planner's cost model does not charge for reading a tsvector, so it may prefer a scan
+    # that tests every row's; these settings keep it on the index the strategy relies on.
+    settings = _WALK_SETTINGS if walk else _GIN_SETTINGS
+    for name, value in settings:
+        session.execute(text(f"SET LOCAL {name} = {value}"))
+    try:
+        if walk:
+            found = _walk_rows(session, conditions, joined, filters, tsquery, phrases, facets, needed)
+        else:
+            found = _gin_rows(session, conditions, joined, tsquery, phrases, facets, needed, descending)
+        if sort != "relevance" or not found:
+            return [(version_id, key, None) for version_id, key in found[offset : offset + limit + 1]]
+        score = func.ts_rank(entry.c.tsv, text("CAST(:tsquery AS tsquery)").bindparams(tsquery=tsquery)).label("score")
+        ranked = (
+            select(entry.c.version_id, entry.c.sort_key, score)
+            .where(entry.c.version_id.in_([version_id for version_id, _ in found]))
+            .order_by(score.desc(), entry.c.sort_key.desc())
+            .limit(limit + 1)
+            .offset(offset)
+        )
+        return [(row[0], row[1], row[2]) for row in session.execute(ranked)]
+    finally:
+        for name, _ in settings:
+            session.execute(text(f"RESET {name}"))
+
+
+#: The longest walk of the sort-key index worth taking (expected entries tested).
+_MAX_WALK_ROWS = 60_000
+_WALK_SETTINGS = (("enable_seqscan", "off"), ("enable_bitmapscan", "off"))
+# A high operator cost makes a row filter look as dear as a tsvector read really is, so that
+# the tsquery stays an index condition.
+_GIN_SETTINGS = (("enable_seqscan", "off"), ("enable_indexscan", "off"), ("cpu_operator_cost", "1"))
+
+
+def _joined_filters(filters: SearchFilters) -> list[Any]:
+    """The filters the entry itself cannot answer (site attributes, document fields, flags)."""
+    return _filter_clauses(replace(filters, sites=(), year=None, year_from=None, year_to=None))
+
+
+def _with_joins(stmt: Select[Any], joined: Sequence[Any]) -> Select[Any]:
+    if not joined:
+        return stmt
+    entry = SearchEntry.__table__
+    stmt = stmt.join(Version, Version.id == entry.c.version_id).join(Document, Document.id == Version.document_id)
+    stmt = stmt.join(Site, Site.id == Document.site_id)
+    for clause in joined:
+        stmt = stmt.where(clause)
+    return stmt
+
+
+def _walk_rows(
+    session: Session,
+    conditions: Sequence[Any],
+    joined: Sequence[Any],
+    filters: SearchFilters,
+    tsquery: str,
+    phrases: Sequence[Phrase],
+    facets: Sequence[Sequence[str]],
+    needed: int,
+) -> list[tuple[int, int]]:
+    """The ``needed`` newest matches, walking the sort-key index with the signature test."""
+    entry = SearchEntry.__table__
+    mask = signature(_required_lexemes(phrases, facets))
+    bits = f"bit({SIGNATURE_BITS})"
+    matches = text(
+        f"CASE WHEN search_entries.sig IS NULL OR (search_entries.sig & CAST(:mask AS {bits})) = CAST(:mask AS {bits})"
+        " THEN search_entries.tsv @@ CAST(:tsquery AS tsquery) ELSE false END"
+    ).bindparams(mask=mask, tsquery=tsquery)
+    stmt = select(entry.c.version_id, entry.c.sort_key).where(*conditions, matches)
+    newest = _newest_in_years(session, filters)
+    if newest is not None:
+        # Reports of a year range are published after it: start the walk at their newest.
+        stmt = stmt.where(entry.c.sort_key <= newest)
+    stmt = _with_joins(stmt, joined).order_by(entry.c.sort_key.desc()).limit(needed)
+    return [(row[0], row[1]) for row in session.execute(stmt)]
+
+
+def _newest_in_years(session: Session, filters: SearchFilters) -> int | None:
+    """The newest sort key of a report-year range filter (one index probe per year), if any."""
+    if filters.year is not None or filters.year_from is None or filters.year_to is None:
+        return None
+    years = range(int(filters.year_from), int(filters.year_to) + 1)
+    if not years or len(years) > _MAX_FACET_YEARS:
+        return None
+    entry = SearchEntry.__table__
+    keys = [
+        session.scalar(select(func.max(entry.c.sort_key)).where(entry.c.report_year == year)) for year in years
+    ]
+    present = [key for key in keys if key is not None]
+    return max(present) if present else 0
+
+
+def _gin_rows(
+    session: Session,
+    conditions: Sequence[Any],
+    joined: Sequence[Any],
+    tsquery: str,
+    phrases: Sequence[Phrase],
+    facets: Sequence[Sequence[str]],
+    needed: int,
+    descending: bool,
+) -> list[tuple[int, int]]:
+    """The ``needed`` newest (or oldest) matches through the GIN index.
+
+    The index answers "holds every token" exactly, so candidates come from it in pages without
+    reading a tsvector; only a phrase needs its candidates' tsvectors, in page order.
+    """
+    entry = SearchEntry.__table__
+    every_token = tsquery_literal([Phrase((token,), phrase.prefix and index == len(phrase.tokens) - 1)
+                                   for phrase in phrases for index, token in enumerate(phrase.tokens)], facets)
+    has_phrase = any(len(phrase.tokens) > 1 for phrase in phrases)
+    candidates = select(entry.c.version_id, entry.c.sort_key).where(
+        *conditions, entry.c.tsv.op("@@")(text("CAST(:tokens AS tsquery)").bindparams(tokens=every_token))
+    )
+    candidates = _with_joins(candidates, joined)
+    order = entry.c.sort_key.desc() if descending else entry.c.sort_key.asc()
+    found: list[tuple[int, int]] = []
+    page_size = needed * 2 if has_phrase else needed
+    after: int | None = None
+    while len(found) < needed:
+        page = candidates
+        if after is not None:
+            page = page.where(entry.c.sort_key < after if descending else entry.c.sort_key > after)
+        rows = [(row[0], row[1]) for row in session.execute(page.order_by(order).limit(page_size))]
+        if not rows:
+            break
+        after = rows[-1][1]
+        if has_phrase:
+            rows = _phrase_checked(session, rows, tsquery, needed - len(found))
+        found.extend(rows)
+        if len(rows) < page_size and not has_phrase:
+            break
+    return found[:needed]
+
+
+def _phrase_checked(session: Session, rows: Sequence[tuple[int, int]], tsquery: str, wanted: int) -> list[tuple[int, int]]:
+    """The rows (in their order) whose tsvector matches the full query, in small batches so that
+    no more tsvectors are read than the ``wanted`` matches need (plus a batch)."""
+    entry = SearchEntry.__table__
+    matched: list[tuple[int, int]] = []
+    at = 0
+    while at < len(rows) and len(matched) < wanted:
+        batch = rows[at : at + max(32, (wanted - len(matched)) * 5 // 4)]
+        at += len(batch)
+        ok = set(
+            session.scalars(
+                select(entry.c.version_id).where(
+                    entry.c.version_id.in_([version_id for version_id, _ in batch]),
+                    entry.c.tsv.op("@@")(text("CAST(:tsquery AS tsquery)").bindparams(tsquery=tsquery)),
+                )
+            )
+        )
+        matched.extend(row for row in batch if row[0] in ok)
+    return matched[:wanted]
+
+
+def _required_lexemes(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]]) -> list[str]:
+    """The lexemes every match must hold (a prefix token and OR groups of several do not count)."""
+    lexemes = [
+        token for phrase in phrases for index, token in enumerate(phrase.tokens)
+        if not (phrase.prefix and index == len(phrase.tokens) - 1)
+    ]
+    lexemes += [_FACET_MARK + group[0] for group in facets if len(group) == 1]
+    return lexemes
+
+
+#: Planner statistics of the index column are read at most this often per database (seconds).
+_STATS_TTL = 300.0
+_element_stats: dict[str, tuple[float, dict[str, float], float]] = {}
+
+
+def _lexeme_shares(session: Session) -> tuple[dict[str, float], float] | None:
+    """(share of rows holding each of the most common lexemes, the smallest such share) from
+    PostgreSQL's statistics of ``search_entries.tsv`` (ANALYZE keeps them); None without any."""
+    bind = session.get_bind()
+    cache_key = str(bind.url)
+    cached = _element_stats.get(cache_key)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > _STATS_TTL:
+        row = session.execute(
+            text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+                " WHERE schemaname = current_schema() AND tablename = 'search_entries' AND attname = 'tsv'"
+            )
+        ).first()
+        shares: dict[str, float] = {}
+        floor = 0.0
+        if row is not None and row[0] and row[1]:
+            elements, freqs = list(row[0]), [float(f) for f in row[1]]
+            # The frequencies end with three summary numbers: the minimum, the maximum and the
+            # share of empty values.
+            shares = dict(zip(elements, freqs[: len(elements)], strict=False))
+            floor = freqs[len(elements)] if len(freqs) > len(elements) else min(shares.values(), default=0.0)
+        cached = (now, shares, floor)
+        _element_stats[cache_key] = cached
+    _, shares, floor = cached
+    return (shares, floor) if shares else None
+
+
+def _estimated_share(session: Session, phrases: Sequence[Phrase]) -> float | None:
+    """The share of index rows the query's words are expected to match, from the planner
+    statistics (None: no statistics, or a word too rare to be among the most common lexemes).
+
+    A phrase matches at most as often as its rarest token; phrases are taken as independent. A
+    prefix token (``公:*``) may match anything, so it tells nothing.
+    """
+    stats = _lexeme_shares(session)
+    if stats is None:
+        return None
+    shares, _floor = stats
+    estimate = 1.0
+    for phrase in phrases:
+        tokens = phrase.tokens[:-1] if phrase.prefix else phrase.tokens
+        if not tokens:
+            continue
+        known = [shares.get(token) for token in tokens]
+        if any(share is None for share in known):
+            return None  # rarer than every common lexeme: few rows match, the GIN index finds them
+        estimate *= min(share for share in known if share is not None)
+    return estimate
 
 
 def _facet_groups(session: Session, filters: SearchFilters) -> list[list[str]] | None:
@@ -685,40 +995,22 @@ def _fts_match(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) 
     return text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(phrases, facets))
 
 
-def _match_statement(session: Session, phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> tuple[Select[Any], Any]:
-    """(SELECT version_id, sort_key[, score] FROM <the index> WHERE <matches>, tsquery or None).
+def _fts_statement(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> Select[Any]:
+    """SELECT version_id, sort_key, score FROM search_fts WHERE <matches> (SQLite).
 
-    On SQLite the FTS5 row carries its bm25 score (negated, so higher is better) and its rowid
-    is the sort key. On PostgreSQL ts_rank is computed by :func:`_with_score` for the rows that
-    are kept only, as it reads each row's whole tsvector.
+    The FTS5 row carries its bm25 score (negated, so higher is better) and its rowid is the sort
+    key, so FTS5 yields matches newest first.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        weights = ", ".join(str(w) for w in _BM25_WEIGHTS)
-        fts = table(FTS_TABLE, column("rowid"))
-        stmt = (
-            select(
-                (fts.c.rowid.op("&")(_ID_MASK)).label("version_id"),
-                fts.c.rowid.label("sort_key"),
-                (-literal_column(f"bm25({FTS_TABLE}, {weights})")).label("score"),
-            )
-            .select_from(fts)
-            .where(_fts_match(phrases, facets))
+    weights = ", ".join(str(w) for w in _BM25_WEIGHTS)
+    fts = table(FTS_TABLE, column("rowid"))
+    return (
+        select(
+            (fts.c.rowid.op("&")(_ID_MASK)).label("version_id"),
+            fts.c.rowid.label("sort_key"),
+            (-literal_column(f"bm25({FTS_TABLE}, {weights})")).label("score"),
         )
-        return stmt, None
-    tsquery = text("CAST(:tsquery AS tsquery)").bindparams(tsquery=tsquery_literal(phrases, facets))
-    stmt = select(SearchEntry.version_id.label("version_id"), SearchEntry.sort_key.label("sort_key")).where(
-        SearchEntry.tsv.op("@@")(tsquery)
-    )
-    return stmt, tsquery
-
-
-def _with_score(rows: Any, tsquery: Any) -> Select[Any]:
-    """SELECT version_id, sort_key, score FROM ``rows`` (a subquery of the match statement)."""
-    if tsquery is None:
-        return select(rows.c.version_id, rows.c.sort_key, rows.c.score)
-    entry = SearchEntry.__table__.alias("ranked_entry")
-    return select(rows.c.version_id, rows.c.sort_key, func.ts_rank(entry.c.tsv, tsquery).label("score")).join(
-        entry, entry.c.version_id == rows.c.version_id
+        .select_from(fts)
+        .where(_fts_match(phrases, facets))
     )
 
 

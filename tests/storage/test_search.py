@@ -5,29 +5,54 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import random
+import zlib
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import record_report
-from storage.models import Version
-from storage.models_search import SearchEntry
+import storage.search as search_module
+from storage import open_archive, record_report
+from storage.models import Document, Site, Version, utcnow
+from storage.models_search import SIGNATURE_BITS, SearchEntry
 from storage.search import (
+    BulkRow,
     Phrase,
     SearchFilters,
     fts5_query,
     highlight_pattern,
+    index_rows,
     index_tokens,
     query_phrases,
     reindex_version,
     search,
+    signature,
     snippet,
     tsquery_literal,
     tsvector_literal,
 )
+from tests.conftest import POSTGRES_URL_ENV, reset_postgres, service_url
 from tests.storage.conftest import SITE_B
+
+#: How PostgreSQL answers a query: walking the sort-key index with the signature test, or the
+#: GIN index; which one the planner statistics pick is tested on a larger archive below.
+_FORCED_SHARE = {"postgresql-walk": 1.0, "postgresql-gin": None}
+
+
+@pytest.fixture(params=["sqlite", "postgresql-walk", "postgresql-gin"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every search test runs on SQLite and on both PostgreSQL strategies."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    url = service_url(POSTGRES_URL_ENV, "PostgreSQL")
+    reset_postgres(url)
+    share = _FORCED_SHARE[request.param]
+    monkeypatch.setattr(search_module, "_estimated_share", lambda session, phrases: share)
+    return url
 
 # --- pure functions ---------------------------------------------------------------------------
 
@@ -66,6 +91,17 @@ def test_fts5_and_tsquery_expressions_quote_every_token():
 def test_tsvector_literal_has_positions_and_weights():
     assert tsvector_literal([["年报"], ["政府", "年报"]]) == "'年报':1A,3D '政府':2D"
     assert tsvector_literal([[], ["年报"], [], ["s1"]]) == "'年报':1D '#s1':2B"
+
+
+def test_signature_has_a_bit_per_lexeme_and_covers_any_subset():
+    text_ = signature(["政府", "府信", "#y2023"])
+    assert len(text_) == SIGNATURE_BITS and set(text_) <= {"0", "1"}
+    assert text_.count("1") <= 3
+    bit = zlib.crc32("政府".encode()) % SIGNATURE_BITS
+    assert text_[bit] == "1"
+    query = signature(["政府", "#y2023"])
+    assert all(row == "1" for q, row in zip(query, text_, strict=True) if q == "1")
+    assert signature([]) == "0" * SIGNATURE_BITS
 
 
 def test_snippet_highlights_the_query_around_its_first_hit():
@@ -246,3 +282,138 @@ def test_sort_key_orders_by_publication_date_then_version():
     assert sort_key(7, "2024-01-01") > sort_key(6, "2024-01-01")
     assert sort_key(3, "not a date") == sort_key(3, None) == 3
     assert sort_key(3, "2024-01-01") & 0xFFFFFFFF == 3
+
+
+# --- PostgreSQL's two strategies on an archive large enough for planner statistics -----------
+
+_PHRASES = ["政策解读", "行政复议", "依申请公开", "重大建设项目", "主动公开", "统计年鉴", "信息处理费", "行政诉讼"]
+_FILLER = ["本机关认真贯彻落实条例。", "进一步规范办理流程。", "加强平台建设。", "做好回应关切工作。"]
+
+
+@pytest.fixture
+def larger_archive(postgres_url: str) -> Any:
+    """400 reports on 8 sites over 6 years, with statistics (ANALYZE), and their texts."""
+    reset_postgres(postgres_url)
+    sessions = open_archive(postgres_url)
+    rng = random.Random(7)
+    now = utcnow()
+    texts: dict[int, tuple[str, int, int, str]] = {}
+    with sessions() as session:
+        session.execute(Site.__table__.insert(), [
+            {"id": i, "key": f"s{i}", "name": f"测试{i}局", "region": "示范省", "level": "department" if i % 2 else "government",
+             "family": "generic", "list_urls": [], "config": {}, "created_at": now, "updated_at": now}
+            for i in range(1, 9)
+        ])
+        docs, versions, rows = [], [], []
+        for n in range(1, 401):
+            site, year = 1 + n % 8, 2018 + n % 6
+            # Common phrases in most reports, rarer ones in few, so both strategies get picked.
+            words = [p for i, p in enumerate(_PHRASES) if rng.random() < (0.9 if i < 3 else 0.04)]
+            body = "".join(rng.sample(_FILLER, 2) + words)
+            pub = f"{year + 1}-0{1 + n % 3}-{10 + n % 19}"
+            title = f"测试{site}局{year}年报告"
+            docs.append({"id": n, "site_id": site, "url": f"https://t.example/{n}", "title": title, "report_year": year,
+                         "publisher": f"测试{site}局", "pub_date": pub, "missing_fields": [], "first_seen_at": now,
+                         "last_seen_at": now, "latest_version_id": None})
+            versions.append({"id": n, "document_id": n, "number": 1, "content_hash": f"{n:064x}", "title": title,
+                             "publisher": f"测试{site}局", "pub_date": pub, "report_year": year, "body_text": body,
+                             "attachments": [], "missing_fields": [], "first_seen_at": now, "last_seen_at": now})
+            rows.append(BulkRow(n, n, site, year, pub, title, body))
+            texts[n] = (title + body, site, year, pub)
+        session.execute(Document.__table__.insert(), docs)
+        session.execute(Version.__table__.insert(), versions)
+        session.execute(text("UPDATE documents SET latest_version_id = id"))
+        index_rows(session, rows)
+        session.execute(text("ANALYZE search_entries"))
+        session.commit()
+    search_module._element_stats.clear()
+    yield sessions, texts
+    search_module._element_stats.clear()
+    sessions.kw["bind"].dispose()
+
+
+def test_planner_statistics_pick_the_strategy(larger_archive):
+    sessions, _ = larger_archive
+    with sessions() as session:
+        common = search_module._estimated_share(session, query_phrases("政策解读"))
+        assert common is not None and common > 0.5
+        rare = search_module._estimated_share(session, query_phrases("信息处理费"))
+        assert rare is None or rare < 0.1
+        # a word the statistics never saw: rarer than any common lexeme, the GIN index's case
+        assert search_module._estimated_share(session, query_phrases("从未出现")) is None
+
+
+@pytest.mark.parametrize("strategy", ["auto", "walk", "gin"])
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ("政策解读", None),
+        ("依申请公开", SearchFilters(year=2021)),
+        ("行政复议", SearchFilters(year_from=2019, year_to=2020, level="government")),
+        ("重大建设项目", None),
+        ("行政诉讼", SearchFilters(sites=("s3",))),
+        ("主动 公开", None),  # two phrases
+        ("条例", SearchFilters(published_from="2021-01-01")),
+        ("解读依申请", None),  # bigrams present in most reports, the phrase nowhere
+    ],
+)
+def test_both_strategies_find_exactly_the_newest_matches(larger_archive, monkeypatch, strategy, query, filters):
+    """A date-sorted page is the newest reports containing every query phrase, whichever way."""
+    sessions, texts = larger_archive
+    if strategy != "auto":
+        share = 1.0 if strategy == "walk" else None
+        monkeypatch.setattr(search_module, "_estimated_share", lambda session, phrases: share)
+    filters = filters or SearchFilters()
+
+    def wanted(n: int) -> bool:
+        body, site, year, pub = texts[n]
+        return (
+            all(part in body for part in query.split())
+            and (not filters.sites or f"s{site}" in filters.sites)
+            and (filters.year is None or year == filters.year)
+            and (filters.year_from is None or year >= filters.year_from)
+            and (filters.year_to is None or year <= filters.year_to)
+            and (filters.level is None or (filters.level == "government") == (site % 2 == 0))
+            and (filters.published_from is None or pub >= filters.published_from)
+        )
+
+    expected = sorted((n for n in texts if wanted(n)), key=lambda n: search_module.sort_key(n, texts[n][3]), reverse=True)
+    with sessions() as session:
+        page = search(session, query, filters, sort="date", limit=15)
+        assert [hit.version_id for hit in page.hits] == expected[:15]
+        assert page.has_more == (len(expected) > 15)
+        ranked = search(session, query, filters, limit=200)
+        assert sorted(hit.version_id for hit in ranked.hits) == sorted(expected[:200])
+        assert all(hit.score is not None for hit in ranked.hits)
+
+
+def test_the_signature_is_filled_for_entries_indexed_before_it_existed(postgres_url: str):
+    """Migration 0006 computes the signature of entries that 0005 indexed."""
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    reset_postgres(postgres_url)
+    sessions = open_archive(postgres_url)
+    with sessions() as session:
+        session.execute(Site.__table__.insert(), [{"id": 1, "key": "s1", "name": "测试局", "region": "示范省", "level": "department",
+                                                   "family": "generic", "list_urls": [], "config": {}, "created_at": utcnow(), "updated_at": utcnow()}])
+        session.execute(Document.__table__.insert(), [{"id": 1, "site_id": 1, "url": "https://t.example/1", "title": "测试局年报",
+                                                       "report_year": 2023, "publisher": "测试局", "pub_date": "2024-01-10", "missing_fields": [],
+                                                       "first_seen_at": utcnow(), "last_seen_at": utcnow(), "latest_version_id": None}])
+        session.execute(Version.__table__.insert(), [{"id": 1, "document_id": 1, "number": 1, "content_hash": "0" * 64, "title": "测试局年报",
+                                                      "publisher": "测试局", "pub_date": "2024-01-10", "report_year": 2023, "body_text": "行政复议情况",
+                                                      "attachments": [], "missing_fields": [], "first_seen_at": utcnow(), "last_seen_at": utcnow()}])
+        index_rows(session, [BulkRow(1, 1, 1, 2023, "2024-01-10", "测试局年报", "行政复议情况")])
+        session.commit()
+        expected = session.scalar(text("SELECT sig::text FROM search_entries"))
+    engine = sessions.kw["bind"]
+    with engine.begin() as connection:
+        config = alembic_config(connection)
+        command.downgrade(config, "0005")
+        command.upgrade(config, "0006")
+    with sessions() as session:
+        row = session.execute(text("SELECT sig::text, site_id, report_year FROM search_entries")).one()
+        assert row == (expected, 1, 2023)
+        assert [hit.version_id for hit in search(session, "行政复议").hits] == [1]
+    engine.dispose()

@@ -7,7 +7,8 @@ Revises: 0004
 publication date (see :func:`storage.search.sort_key`). On PostgreSQL its ``tsv`` column holds the
 version's CJK bigrams with a GIN index; on SQLite the bigrams go into the contentless FTS5 table
 ``search_fts`` (rowid = version id), which SQLAlchemy's models cannot describe and so is created
-here with raw DDL. Versions already in the archive are indexed on the way up.
+here with raw DDL. Versions already in the archive are indexed on the way up by 0006, which
+adds the columns the index writer fills today.
 """
 
 from __future__ import annotations
@@ -68,12 +69,6 @@ def upgrade() -> None:
         from storage.search import FTS5_DDL
 
         op.execute(FTS5_DDL)
-
-    from sqlalchemy.orm import Session
-
-    from storage.search import reindex_missing
-
-    reindex_missing(Session(bind=bind))
 
 
 def downgrade() -> None:
