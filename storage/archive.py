@@ -231,7 +231,9 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
     document.last_run_id = run_id
     if document.latest_version_id != version.id:
         document.latest_version = version
-        mark_latest(session, document.id, version.id)  # the search index's latest flag
+        # The search index's latest flag; a new document's first entry was written with it set.
+        if not (inserted and version.number == 1):
+            mark_latest(session, document.id, version.id)
     _increment(session, run_id, site.id, reports_found=1, **{outcome.counter: 1})
     return outcome
 
