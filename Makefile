@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed-stamp
 SYSTEM_STAMP := $(VENV)/.system-packages-stamp
 
 # Debian packages the project uses: antiword/catdoc read DOC and WPS attachments, chromium
-# runs the browser tests of the web UI.
-SYSTEM_PACKAGES := antiword catdoc chromium
+# runs the browser tests of the web UI, and poppler-utils' pdftotext (with poppler-data's CJK
+# maps) checks in the tests that the demo's PDFs read back with a second, independent extractor.
+SYSTEM_PACKAGES := antiword catdoc chromium poppler-utils poppler-data
 
 .PHONY: setup system-packages demo test bench clean
 

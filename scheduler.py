@@ -177,10 +177,13 @@ def _record(database_url: str, job: str, site_key: str | None, event: str,
 
     try:
         sessions = open_archive(database_url)
-        with sessions() as session, session.begin():
-            session.add(SchedulerEvent(job_id=job, site_key=site_key, event=event,
-                                       scheduled_for=scheduled_for, detail=detail,
-                                       created_at=datetime.now(UTC)))
+        try:
+            with sessions() as session, session.begin():
+                session.add(SchedulerEvent(job_id=job, site_key=site_key, event=event,
+                                           scheduled_for=scheduled_for, detail=detail,
+                                           created_at=datetime.now(UTC)))
+        finally:
+            sessions.kw["bind"].dispose()  # a scheduler runs for months: no idle pools left behind
     except Exception:
         log.exception("could not record the %s event of %s", event, job)
 
@@ -194,10 +197,13 @@ def _monitor_and_deliver(database_url: str, sites_file: str, site_key: str) -> N
     try:
         settings = load_alert_settings(sites_file)
         sessions = open_archive(database_url)
-        with sessions() as session, session.begin():
-            result = run_monitor(session, [site_key], repeat_interval=settings.repeat_interval)
-        log.info("monitor %s: %d alert message(s) queued", site_key, len(result.queued))
-        report = send_pending(sessions, settings)
+        try:
+            with sessions() as session, session.begin():
+                result = run_monitor(session, [site_key], repeat_interval=settings.repeat_interval)
+            log.info("monitor %s: %d alert message(s) queued", site_key, len(result.queued))
+            report = send_pending(sessions, settings)
+        finally:
+            sessions.kw["bind"].dispose()
         if report.sent or report.retrying or report.failed:
             log.info("alerts: %d sent, %d to retry, %d failed", len(report.sent), len(report.retrying),
                      len(report.failed))
@@ -215,7 +221,7 @@ def build_scheduler(options: SchedulerOptions, *, blocking: bool = True) -> Base
     from storage.db import create_archive_engine, open_archive
 
     sites = load_sites(options.sites_file)
-    open_archive(options.database_url)  # migrate first: scheduler_events must exist
+    open_archive(options.database_url).kw["bind"].dispose()  # migrate first: scheduler_events must exist
     timezone = ZoneInfo(options.timezone)
     engine = create_archive_engine(options.database_url)
     grace = int(options.misfire_grace.total_seconds())

@@ -37,9 +37,9 @@ def _only_xian(demo, cron: str | None = None) -> Path:  # noqa: F811
     return path
 
 
-def _options(tmp_path: Path, sites_file: Path, **kwargs) -> nightly.SchedulerOptions:
+def _options(tmp_path: Path, database_url: str, sites_file: Path, **kwargs) -> nightly.SchedulerOptions:
     return nightly.SchedulerOptions(
-        database_url=f"sqlite:///{tmp_path / 'archive.sqlite3'}",
+        database_url=database_url,
         sites_file=str(sites_file),
         crawl_args=tuple(FAST_CRAWL),
         data_dir=str(tmp_path / "nianbao-data"),
@@ -49,8 +49,11 @@ def _options(tmp_path: Path, sites_file: Path, **kwargs) -> nightly.SchedulerOpt
 
 def _events(database_url: str) -> list[tuple[str, str | None]]:
     sessions = open_archive(database_url)
-    with sessions() as session:
-        return [(e.event, e.site_key) for e in session.scalars(select(SchedulerEvent).order_by(SchedulerEvent.id))]
+    try:
+        with sessions() as session:
+            return [(e.event, e.site_key) for e in session.scalars(select(SchedulerEvent).order_by(SchedulerEvent.id))]
+    finally:
+        sessions.kw["bind"].dispose()  # polled often: no pool of idle PostgreSQL connections left behind
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
@@ -63,8 +66,11 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
 
 def _xian_crawls(database_url: str) -> int:
     sessions = open_archive(database_url)
-    with sessions() as session:
-        return len(session.scalars(select(SiteCrawl).join(SiteCrawl.site).where(SiteCrawl.site.has(key="demo-xian"))).all())
+    try:
+        with sessions() as session:
+            return len(session.scalars(select(SiteCrawl).join(SiteCrawl.site).where(SiteCrawl.site.has(key="demo-xian"))).all())
+    finally:
+        sessions.kw["bind"].dispose()
 
 
 # --- leases -----------------------------------------------------------------------------------
@@ -97,8 +103,7 @@ def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(database_url):
     assert taken == ["s"] and held == {}
 
 
-def test_manual_crawl_of_a_leased_site_exits_cleanly_without_crawling(demo, tmp_path):  # noqa: F811
-    database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+def test_manual_crawl_of_a_leased_site_exits_cleanly_without_crawling(demo, tmp_path, database_url):  # noqa: F811
     sessions = open_archive(database_url)
     holder = f"{socket.gethostname()}:{os.getpid()}:nightly"
     with sessions() as session, session.begin():
@@ -115,9 +120,9 @@ def test_manual_crawl_of_a_leased_site_exits_cleanly_without_crawling(demo, tmp_
 # --- the scheduler ----------------------------------------------------------------------------
 
 
-def test_jobs_have_explicit_ids_cron_overrides_and_the_documented_options(demo, tmp_path):  # noqa: F811
+def test_jobs_have_explicit_ids_cron_overrides_and_the_documented_options(demo, tmp_path, database_url):  # noqa: F811
     sites_file = _only_xian(demo, cron="30 3 * * 1")
-    scheduler = nightly.build_scheduler(_options(tmp_path, sites_file), blocking=False)
+    scheduler = nightly.build_scheduler(_options(tmp_path, database_url, sites_file), blocking=False)
     scheduler.start(paused=True)
     try:
         job = scheduler.get_job("crawl:demo-xian")
@@ -127,7 +132,7 @@ def test_jobs_have_explicit_ids_cron_overrides_and_the_documented_options(demo, 
         assert (fire.hour, fire.minute, fire.weekday()) == (3, 30, 0)
     finally:
         scheduler.shutdown()
-    default = nightly.build_scheduler(_options(tmp_path, demo.sites_file), blocking=False)
+    default = nightly.build_scheduler(_options(tmp_path, database_url, demo.sites_file), blocking=False)
     default.start(paused=True)
     try:
         assert sorted(j.id for j in default.get_jobs()) == ["crawl:demo-jyj", "crawl:demo-tjj", "crawl:demo-xian"]
@@ -136,7 +141,7 @@ def test_jobs_have_explicit_ids_cron_overrides_and_the_documented_options(demo, 
     finally:
         default.shutdown()
     # A site dropped from the file loses its job at the next start.
-    again = nightly.build_scheduler(_options(tmp_path, sites_file), blocking=False)
+    again = nightly.build_scheduler(_options(tmp_path, database_url, sites_file), blocking=False)
     again.start(paused=True)
     try:
         assert [j.id for j in again.get_jobs()] == ["crawl:demo-xian"]
@@ -158,12 +163,12 @@ def _stop_with_missed_runs(options: nightly.SchedulerOptions, missed_since: date
     engine.dispose()
 
 
-def test_scheduler_restarted_mid_night_runs_the_missed_job_once(demo, tmp_path):  # noqa: F811
+def test_scheduler_restarted_mid_night_runs_the_missed_job_once(demo, tmp_path, database_url):  # noqa: F811
     now = datetime.now(SHANGHAI)
     # Hourly, at a minute half an hour away: no regular run falls inside the test.
     cron = f"{(now.minute + 30) % 60} * * * *"
     sites_file = _only_xian(demo, cron=cron)
-    options = _options(tmp_path, sites_file)
+    options = _options(tmp_path, database_url, sites_file)
     three_missed = CronTrigger.from_crontab(cron, timezone=SHANGHAI).get_next_fire_time(None, now - timedelta(hours=3))
     _stop_with_missed_runs(options, three_missed)
 
@@ -180,8 +185,8 @@ def test_scheduler_restarted_mid_night_runs_the_missed_job_once(demo, tmp_path):
     assert next_run > now
 
 
-def test_a_run_missed_beyond_the_grace_time_is_recorded_as_missed(demo, tmp_path):  # noqa: F811
-    options = _options(tmp_path, _only_xian(demo), misfire_grace=timedelta(minutes=1))
+def test_a_run_missed_beyond_the_grace_time_is_recorded_as_missed(demo, tmp_path, database_url):  # noqa: F811
+    options = _options(tmp_path, database_url, _only_xian(demo), misfire_grace=timedelta(minutes=1))
     _stop_with_missed_runs(options, datetime.now(SHANGHAI) - timedelta(hours=2))
     restarted = nightly.build_scheduler(options, blocking=False)
     restarted.start()
@@ -193,10 +198,10 @@ def test_a_run_missed_beyond_the_grace_time_is_recorded_as_missed(demo, tmp_path
     assert _xian_crawls(options.database_url) == 0
 
 
-def test_two_schedulers_started_together_crawl_each_site_once(demo, tmp_path):  # noqa: F811
+def test_two_schedulers_started_together_crawl_each_site_once(demo, tmp_path, database_url):  # noqa: F811
     sites_file = _only_xian(demo)
     # A slower crawl (about 5 s) so that both schedulers' jobs overlap.
-    options = _options(tmp_path, sites_file, first_run=datetime.now(SHANGHAI))
+    options = _options(tmp_path, database_url, sites_file, first_run=datetime.now(SHANGHAI))
     options = nightly.SchedulerOptions(**{**options.__dict__, "crawl_args": (*FAST_CRAWL, "-s", "DOWNLOAD_DELAY=0.3")})
     first = nightly.build_scheduler(options, blocking=False)
     second = nightly.build_scheduler(options, blocking=False)
@@ -214,14 +219,13 @@ def test_two_schedulers_started_together_crawl_each_site_once(demo, tmp_path):  
     assert _xian_crawls(options.database_url) == 1
 
 
-def test_crawl_job_of_a_site_whose_server_is_down_gives_a_site_alert_only(tmp_path):
+def test_crawl_job_of_a_site_whose_server_is_down_gives_a_site_alert_only(tmp_path, database_url):
     sites_file = tmp_path / "down.toml"
     sites_file.write_text(
         '[[sites]]\nkey = "down"\nname = "宕机局"\nregion = "示范市"\nlevel = "department"\n'
         'family = "generic"\nlist_urls = ["http://127.0.0.1:9/xxgk/ndbg/index.html"]\nfirst_report_year = 2019\n',
         encoding="utf-8",
     )
-    database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     outcome = nightly.crawl_site(database_url, str(sites_file), "down", 120, FAST_CRAWL,
                                  data_dir=str(tmp_path / "nianbao-data"))
     assert outcome == "failed"
@@ -231,12 +235,11 @@ def test_crawl_job_of_a_site_whose_server_is_down_gives_a_site_alert_only(tmp_pa
     assert _events(database_url) == [("failed", "down")]
 
 
-def test_wall_time_limit_stops_a_crawl(tmp_path):
+def test_wall_time_limit_stops_a_crawl(tmp_path, database_url):
     # demo-jyj's slow page answers after a minute; the crawl may take 10 s.
     with DemoServer(build_demo_site(slow_seconds=60)) as server:
         sites_file = tmp_path / "sites.toml"
         sites_file.write_text(demo_sites_toml(server.base_url), encoding="utf-8")
-        database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
         args = ["-s", "DOWNLOAD_TIMEOUT=120", "-s", "RETRY_TIMES=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
         outcome = nightly.crawl_site(database_url, str(sites_file), "demo-jyj", 10, args,
                                      data_dir=str(tmp_path / "nianbao-data"), interrupt_grace=3)

@@ -6,14 +6,11 @@ import csv
 import io
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
 from crawler.items import PageFailureItem
 from tests.alerts.conftest import DEPT, Report
-
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _run(database_url, *args, sites_file=None):

@@ -97,7 +97,6 @@ def _mailto(controller: Controller) -> str:
             "&mode=insecure")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_email_and_webhook_receive_the_alert_with_retries_and_one_idempotency_key(
     sessions, recorder, smtp, webhook
 ):
@@ -135,7 +134,6 @@ def test_email_and_webhook_receive_the_alert_with_retries_and_one_idempotency_ke
         assert row.sent_at is not None and len(row.delivered_to) == 2
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_message_that_keeps_failing_is_given_up_after_max_attempts(sessions, recorder):
     _one_missing_alert(sessions, recorder)
     settings = AlertSettings(urls=("json://127.0.0.1:9/hook",), max_attempts=2)

@@ -13,8 +13,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_demo_shows_the_grid_with_a_missing_a_late_and_an_unknown_report(tmp_path):
-    result = run_nianbao("demo", "--port", str(_free_port()), cwd=tmp_path, timeout=180)
+def test_demo_shows_the_grid_with_a_missing_a_late_and_an_unknown_report(tmp_path, database_url):
+    result = run_nianbao("--db", database_url, "demo", "--port", str(_free_port()), cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "Report coverage as of" in result.stdout
     out = result.stdout.split("Report coverage as of", 1)[1]

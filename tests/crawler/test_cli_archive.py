@@ -76,8 +76,7 @@ def test_stats_csv(archive: HostileArchive, tmp_path):
     assert [r["row"] for r in csv.DictReader(out.open(encoding="utf-8"))] == ["total"]
 
 
-def test_errors_are_one_line(tmp_path):
-    archive = build_hostile_archive(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+def test_errors_are_one_line(archive: HostileArchive, tmp_path):
     result = run_nianbao("--db", archive.url, "diff", "999999", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "Error: no archived report with id 999999"

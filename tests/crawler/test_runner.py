@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from crawler.demo.site import DEMO_SITE_KEYS
 from storage.db import open_archive
 from storage.models import CrawlError, CrawlRun, Document, SiteCrawl, Version
-
 from tests.crawler.harness import FAST_CRAWL, run_nianbao
 
 
@@ -80,7 +79,7 @@ def test_recrawl_adds_nothing_and_one_changed_page_adds_exactly_one_version(demo
 
     report = next(r for r in demo.site.expected_reports if r.site_key == "demo-tjj")
     page = demo.site.pages[report.path]
-    marker = '<div class="Custom_UnionStyle">'.encode()
+    marker = b'<div class="Custom_UnionStyle">'
     edited = page.body.replace(marker, marker + "<p>更正说明：本报告数据已更正。</p>".encode(), 1)
     assert edited != page.body
     demo.server.replace_page(report.path, edited)
@@ -132,11 +131,10 @@ def test_every_demo_site_key_is_configured(demo):
         assert f'key = "{key}"' in text
 
 
-def test_page_budget_stops_a_site_early_and_robots_txt_is_read(demo, tmp_path):
+def test_page_budget_stops_a_site_early_and_robots_txt_is_read(demo, tmp_path, database_url):
     text = demo.sites_file.read_text(encoding="utf-8")
     text = text.replace('key = "demo-xian"', 'key = "demo-xian"\nmax_pages = 3', 1)
     demo.sites_file.write_text(text, encoding="utf-8")
-    database_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     result = crawl(demo, database_url, tmp_path, "demo-xian")
     assert result.returncode == 0, result.stderr
     sessions = open_archive(database_url)

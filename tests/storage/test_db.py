@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, make_url, text
 
 from crawler.errors import StorageError
 from storage import create_archive_engine, open_archive
@@ -123,6 +123,15 @@ def test_unopenable_sqlite_file_is_a_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as caught:
         open_archive(f"sqlite:///{folder}")
     assert "cannot open database" in _assert_one_line(caught.value)
+
+
+def test_missing_postgresql_database_is_a_storage_error(postgres_url: str) -> None:
+    # The PostgreSQL side of the unopenable file above: the server answers, the database is not there.
+    url = make_url(postgres_url).set(database="nianbao_no_such_database")
+    with pytest.raises(StorageError) as caught:
+        open_archive(url.render_as_string(hide_password=False))
+    message = _assert_one_line(caught.value)
+    assert "cannot open database" in message and "nianbao_no_such_database" in message
 
 
 def test_not_a_database_is_a_storage_error(tmp_path: Path) -> None:

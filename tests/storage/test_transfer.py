@@ -65,32 +65,36 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, postgres_url, mak
     assert {t.name: t.rows for t in back}["documents"] == 3
 
 
-def test_target_with_rows_is_refused_and_left_alone(tmp_path, make_item):
+def test_target_with_rows_is_refused_and_left_alone(tmp_path, make_item, database_url):
     source_url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
-    target_url = f"sqlite:///{tmp_path / 'b.sqlite3'}"
-    for url in (source_url, target_url):
+    for url in (source_url, database_url):
         Session = open_archive(url)
         fill(Session, make_item)
         Session.kw["bind"].dispose()
-    Target = open_archive(target_url)
+    Target = open_archive(database_url)
     engine = Target.kw["bind"]
-    before = table_digest(engine, Document.__table__)
-    with pytest.raises(StorageError, match="target archive is not empty"):
-        copy_archive(source_url, target_url)
-    assert table_digest(engine, Document.__table__) == before
-    engine.dispose()
+    try:
+        before = table_digest(engine, Document.__table__)
+        with pytest.raises(StorageError, match="target archive is not empty"):
+            copy_archive(source_url, database_url)
+        assert table_digest(engine, Document.__table__) == before
+    finally:
+        engine.dispose()
 
 
-def test_db_commands_through_the_cli(tmp_path, make_item):
+def test_db_commands_through_the_cli(tmp_path, make_item, database_url):
+    migrated = run_nianbao("--db", database_url, "db", "migrate", cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema upgraded from revision (empty)" in migrated.stdout
+    again = run_nianbao("--db", database_url, "db", "migrate", cwd=tmp_path)
+    assert again.returncode == 0 and "schema already at revision" in again.stdout
     source_url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
     Session = open_archive(source_url)
     fill(Session, make_item)
     Session.kw["bind"].dispose()
-    migrated = run_nianbao("--db", source_url, "db", "migrate", cwd=tmp_path)
-    assert migrated.returncode == 0 and "schema already at revision" in migrated.stdout
-    copied = run_nianbao("db", "copy", "--from", source_url, "--to", f"sqlite:///{tmp_path / 'c.sqlite3'}", cwd=tmp_path)
+    copied = run_nianbao("db", "copy", "--from", source_url, "--to", database_url, cwd=tmp_path)
     assert copied.returncode == 0, copied.stderr
     assert "counts and digests verified" in copied.stdout
-    again = run_nianbao("db", "copy", "--from", source_url, "--to", f"sqlite:///{tmp_path / 'c.sqlite3'}", cwd=tmp_path)
-    assert again.returncode == 2
-    assert again.stderr.strip().startswith("Error: target archive is not empty")
+    refused = run_nianbao("db", "copy", "--from", source_url, "--to", database_url, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().startswith("Error: target archive is not empty")

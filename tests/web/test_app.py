@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tests.web.conftest import JS_URL, HostileArchive
@@ -175,15 +175,15 @@ def test_row_cap_bounds_pages_and_downloads(hostile: HostileArchive):
         assert client.get("/api/search", params={"q": "公开", "per_page": 100}).json()["per_page"] == 1
 
 
-def test_an_archive_that_is_not_migrated_is_refused(tmp_path):
-    import sqlite3
-
+def test_an_archive_that_is_not_migrated_is_refused(database_url: str):
     from crawler.errors import StorageError
 
-    path = tmp_path / "old.sqlite3"
-    sqlite3.connect(path).close()
+    engine = create_engine(database_url)
+    with engine.connect():  # an empty database (on SQLite, an empty file)
+        pass
+    engine.dispose()
     with pytest.raises(StorageError, match="schema"):
-        open_read_only(f"sqlite:///{path}", 1)
+        open_read_only(database_url, 1)
 
 
 QUERIES = st.one_of(

@@ -57,8 +57,8 @@ def _wait_for(port: int, process: subprocess.Popen[str], timeout: float = 30) ->
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, HostileArchive]]:
-    archive = build_hostile_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[str, HostileArchive]]:
+    archive = build_hostile_archive(database_url)
     port = _free_port()
     env = {**os.environ, "NIANBAO_DATA_DIR": str(tmp_path / "data")}
     process = subprocess.Popen(

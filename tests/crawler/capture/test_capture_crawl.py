@@ -23,8 +23,10 @@ def _crawl(demo: RunningDemo, tmp_path: Path, db: str, now: str, *extra: str):
     return result
 
 
-def test_every_fetch_is_captured_as_checked_warc_evidence(demo: RunningDemo, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+def test_every_fetch_is_captured_as_checked_warc_evidence(
+    demo: RunningDemo, tmp_path: Path, database_url: str
+) -> None:
+    db = database_url
     _crawl(demo, tmp_path, db, NIGHT0)
     folder = tmp_path / "nianbao-data" / "warc"
     files = warc_files(folder)
@@ -89,11 +91,11 @@ def test_a_recrawl_revalidates_and_adds_nothing(
 
 
 def test_a_silent_edit_gets_one_new_version_within_the_window(
-    demo: RunningDemo, tmp_path: Path
+    demo: RunningDemo, tmp_path: Path, database_url: str
 ) -> None:
     sites = demo.sites_file.read_text(encoding="utf-8")
     demo.sites_file.write_text("[defaults]\nrevalidate_days = 2\n\n" + sites, encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    db = database_url
     _crawl(demo, tmp_path, db, NIGHT0)
     edited = demo.site.expected_reports[0]
     page = demo.server.page(edited.path)
@@ -112,8 +114,8 @@ def test_a_silent_edit_gets_one_new_version_within_the_window(
     assert rows == [("response", 200)]
 
 
-def test_show_raw_replays_the_archived_page(demo: RunningDemo, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+def test_show_raw_replays_the_archived_page(demo: RunningDemo, tmp_path: Path, database_url: str) -> None:
+    db = database_url
     _crawl(demo, tmp_path, db, NIGHT0)
     expected = demo.site.expected_reports[-1]  # a GBK page: bytes, not text
     doc_id = query(db, "SELECT id FROM documents WHERE url = :url", url=demo.url(expected.path))[0][0]
@@ -129,10 +131,10 @@ def test_show_raw_replays_the_archived_page(demo: RunningDemo, tmp_path: Path) -
 
 
 def test_an_unusable_warc_folder_stops_the_crawl_with_one_error(
-    demo: RunningDemo, tmp_path: Path
+    demo: RunningDemo, tmp_path: Path, database_url: str
 ) -> None:
     (tmp_path / "not-a-folder").write_text("x")
-    db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    db = database_url
     result = run_nianbao("--db", db, "--sites", str(demo.sites_file), "crawl", *FAST_CRAWL,
                          cwd=tmp_path,
                          env={"NIANBAO_WARC_DIR": str(tmp_path / "not-a-folder" / "warc")})

@@ -16,8 +16,8 @@ from tests.crawler.harness import FAST_CRAWL, RunningDemo, run_nianbao
 
 
 @pytest.fixture
-def crawled(demo: RunningDemo, tmp_path: Path) -> tuple[RunningDemo, str]:
-    db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+def crawled(demo: RunningDemo, tmp_path: Path, database_url: str) -> tuple[RunningDemo, str]:
+    db = database_url
     for night in ("2026-03-02T01:00:00+00:00", "2026-03-03T01:00:00+00:00"):
         done = run_nianbao("--db", db, "--sites", str(demo.sites_file), "crawl", *FAST_CRAWL,
                            "-s", f"NIANBAO_NOW={night}", cwd=tmp_path)

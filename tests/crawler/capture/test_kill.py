@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from crawler.demo.bulk import build_bulk_site, bulk_sites_toml
 from crawler.demo.server import DemoServer
@@ -50,17 +51,14 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _wait_for_captures(db_path: Path, at_least: int, process: subprocess.Popen[bytes]) -> None:
-    import sqlite3
-
+def _wait_for_captures(db: str, at_least: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert process.poll() is None, "the crawl ended before it could be killed"
         try:
-            with sqlite3.connect(db_path, timeout=5) as db:
-                if db.execute("SELECT count(*) FROM captures").fetchone()[0] >= at_least:
-                    return
-        except sqlite3.OperationalError:
+            if query(db, "SELECT count(*) FROM captures")[0][0] >= at_least:
+                return
+        except DBAPIError:
             pass  # not migrated yet
         time.sleep(0.1)
     pytest.fail("the crawl captured too little to be killed mid-run")
@@ -68,18 +66,17 @@ def _wait_for_captures(db_path: Path, at_least: int, process: subprocess.Popen[b
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_killed_crawl_leaves_consistent_evidence_and_the_next_run_completes(
-    slow_site: DemoServer, tmp_path: Path, signal_number: int
+    slow_site: DemoServer, tmp_path: Path, database_url: str, signal_number: int
 ) -> None:
     sites = tmp_path / "sites.toml"
     sites.write_text(bulk_sites_toml(slow_site.base_url, BUREAUS), encoding="utf-8")
-    db_path = tmp_path / "archive.sqlite3"
-    db = f"sqlite:///{db_path}"
+    db = database_url
     folder = tmp_path / "nianbao-data" / "warc"
 
     process = subprocess.Popen(_command(tmp_path, db, sites), cwd=tmp_path, env=_env(tmp_path),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_for_captures(db_path, 12, process)
+        _wait_for_captures(db, 12, process)
         process.send_signal(signal_number)
         process.wait(timeout=60)
     finally:
@@ -111,21 +108,20 @@ def test_a_killed_crawl_leaves_consistent_evidence_and_the_next_run_completes(
 
 
 def test_a_warc_folder_that_breaks_mid_crawl_stops_it_with_one_error(
-    slow_site: DemoServer, tmp_path: Path
+    slow_site: DemoServer, tmp_path: Path, database_url: str
 ) -> None:
     """The disk-full case, as root can reproduce it: the WARC folder becomes unusable while the
     crawl runs (every record starts a new file here, so the next write needs the folder)."""
     sites = tmp_path / "sites.toml"
     sites.write_text(bulk_sites_toml(slow_site.base_url, BUREAUS), encoding="utf-8")
-    db_path = tmp_path / "archive.sqlite3"
-    db = f"sqlite:///{db_path}"
+    db = database_url
     folder = tmp_path / "nianbao-data" / "warc"
     moved = tmp_path / "warc-moved"
     process = subprocess.Popen([*_command(tmp_path, db, sites), "-s", "NIANBAO_WARC_MAX_BYTES=1"],
                                cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_captures(db_path, 6, process)
+        _wait_for_captures(db, 6, process)
         folder.rename(moved)
         folder.write_text("not a folder any more")
         _, stderr = process.communicate(timeout=120)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -54,7 +53,6 @@ def test_demo_attachment_pdf_holds_the_report():
     assert "一、本年新收政府信息公开申请数量" in text
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext not installed")
 def test_pdftotext_extracts_the_chinese_text(tmp_path):
     path = tmp_path / "report.pdf"
     path.write_bytes(make_pdf(TITLE, PARAGRAPHS))
