@@ -43,7 +43,7 @@ from storage.models import (
     utcnow,
 )
 from storage.normalize import content_hash
-from storage.search import index_version, mark_latest
+from storage.search import index_new_version, mark_latest
 
 __all__ = [
     "RecordOutcome",
@@ -218,7 +218,7 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
 
     if inserted:
         outcome = RecordOutcome.NEW_DOCUMENT if version.number == 1 else RecordOutcome.NEW_VERSION
-        index_version(session, version)  # the full-text index (storage.search)
+        index_new_version(session, version, site.id)  # the full-text index (storage.search)
     else:
         outcome = RecordOutcome.UNCHANGED
         version.last_seen_at = max(version.last_seen_at, seen_at)

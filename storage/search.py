@@ -60,9 +60,9 @@ __all__ = [
     "facet_tokens",
     "fts5_query",
     "highlight",
+    "index_new_version",
     "index_rows",
     "index_tokens",
-    "index_version",
     "mark_latest",
     "query_phrases",
     "refresh_attachments",
@@ -431,18 +431,23 @@ def index_rows(session: Session, rows: Sequence[BulkRow]) -> None:
     )
 
 
-def index_version(session: Session, version: Version) -> bool:
-    """Add ``version`` to the search index (title, body, attachment text); False if already in.
+def index_new_version(session: Session, version: Version, site_id: int) -> None:
+    """Index a version the current transaction has just inserted, from the object in hand.
 
-    Called by :func:`storage.archive.record_report` for every new version, in its transaction.
+    :func:`storage.archive.record_report`'s path for every new version: such a version has no
+    index entry and no attachment links yet (attachments are linked to a document's latest
+    version, which it becomes only afterwards), and it is its document's latest only when it is
+    the first (a later one is flagged by :func:`mark_latest` once the document points to it). So
+    nothing needs looking up.
     """
-    if session.get(SearchEntry, version.id) is not None:
-        return False
-    session.flush()
-    row = _version_row(session, version.id)
-    latest = _is_latest(session, row.document_id, version.id) or version.number == 1
-    _write_many(session, [_entry_of(session, row, latest)])
-    return True
+    indexed = _Indexed(
+        index_tokens(version.title), index_tokens(version.body_text), [], [], facet_tokens(site_id, version.report_year)
+    )
+    _write_many(
+        session,
+        [_Entry(version.id, version.document_id, version.pub_date, indexed, version.number == 1,
+                site_id=site_id, report_year=version.report_year)],
+    )
 
 
 def reindex_version(session: Session, version_id: int) -> None:
