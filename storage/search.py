@@ -11,7 +11,8 @@ phrase matches, with no dictionary. Two additions make every query length work:
 - Latin letters and digits form lower-cased word tokens (``PDF``, ``2023``).
 
 The index: on SQLite a contentless FTS5 table ``search_fts`` (title, body and attachment text as
-space-separated tokens; bm25 ranking, title weighted up); on PostgreSQL a ``tsvector`` built from
+space-separated tokens; BM25 ranking of the rank window computed from the reports' text, title
+weighted up); on PostgreSQL a ``tsvector`` built from
 the same tokens with positions and weights, in ``search_entries.tsv`` under a GIN index (ts_rank).
 Either way, one row per version; a search looks at each document's latest version unless asked
 for the history. Two things keep a word found in nearly every report (政府) cheap:
@@ -34,6 +35,7 @@ Snippets are cut from the stored text (the index does not keep it) and come back
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import zlib
@@ -42,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, column, func, literal_column, select, table, text, update
+from sqlalchemy import Select, column, func, select, table, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import Document, Site, Version, utcnow
@@ -87,8 +89,6 @@ FTS5_DDL = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
     "title, body, attachments, facets, content='', tokenize='unicode61 remove_diacritics 0')"
 )
-#: bm25 column weights on SQLite: title, body, attachment text, facets.
-_BM25_WEIGHTS = (5.0, 1.0, 0.5, 0.0)
 #: The columns a user's words are looked for in (``facets`` holds the filter tokens).
 _TEXT_COLUMNS = "{title body attachments}"
 #: tsvector weights on PostgreSQL per section (A is ranked highest by ts_rank).
@@ -666,8 +666,8 @@ def search(
         return SearchPage([], offset, limit, False)
     if session.get_bind().dialect.name == "sqlite":
         rows = _sqlite_rows(
-            session, _fts_statement(phrases, facets), _filter_clauses(filters),
-            sort=sort, limit=limit, offset=offset, all_versions=all_versions,
+            session, query or "", phrases, facets, _entry_conditions(filters, facets, all_versions),
+            _joined_filters(filters), sort=sort, limit=limit, offset=offset,
         )
     else:
         rows = _postgres_rows(
@@ -679,32 +679,116 @@ def search(
     return SearchPage(hits, offset, limit, has_more)
 
 
-def _joined(stmt: Select[Any], clauses: Sequence[Any], *, latest_by_document: bool) -> Select[Any]:
-    """``stmt`` joined to versions, documents and sites, with the filters and the latest check."""
-    stmt = stmt.join(Version, Version.id == stmt.selected_columns.version_id)
-    stmt = stmt.join(Document, Document.id == Version.document_id).join(Site, Site.id == Document.site_id)
-    if latest_by_document:
-        stmt = stmt.where(Document.latest_version_id == Version.id)
-    for clause in clauses:
-        stmt = stmt.where(clause)
-    return stmt
-
-
 def _sqlite_rows(
-    session: Session, stmt: Select[Any], clauses: Sequence[Any], *, sort: str, limit: int, offset: int, all_versions: bool
-) -> Sequence[Any]:
-    """(version_id, sort_key, score) rows of one page on SQLite: FTS5 yields matches in rowid
-    (= sort key) order, so the newest matches are read first and the rest never touched."""
-    stmt = _joined(stmt, clauses, latest_by_document=not all_versions)
-    key = stmt.selected_columns.sort_key
-    if sort == "relevance":
-        window = stmt.order_by(key.desc()).limit(RANK_WINDOW).subquery()
-        ranked = select(window.c.version_id, window.c.sort_key, window.c.score)
-        ranked = ranked.order_by(window.c.score.desc(), window.c.sort_key.desc()).limit(limit + 1).offset(offset)
-    else:
-        direction = (lambda column: column.desc()) if sort == "date" else (lambda column: column.asc())
-        ranked = stmt.order_by(direction(key)).limit(limit + 1).offset(offset)
-    return session.execute(ranked).all()
+    session: Session,
+    query: str,
+    phrases: Sequence[Phrase],
+    facets: Sequence[Sequence[str]],
+    conditions: Sequence[Any],
+    joined: Sequence[Any],
+    *,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> list[tuple[int, int, float | None]]:
+    """(version_id, sort_key, score) rows of one page on SQLite.
+
+    FTS5 reads a MATCH in rowid (= sort key) order and stops when the caller stops, so the
+    matches are taken from it alone, newest first, in pages (each page's latest-version check
+    and filters are one query on the entries), until the page or the rank window is full. Joined
+    into one statement with the filters, SQLite would collect and sort every match first: fine
+    for a hundred thousand reports, seconds for a million. Relevance is scored here
+    (:func:`_window_scores`), not by FTS5's bm25(), which counts each phrase's matches in the
+    whole index on every query.
+    """
+    needed = RANK_WINDOW if sort == "relevance" else offset + limit + 1
+    descending = sort != "date_asc"
+    fts = table(FTS_TABLE, column("rowid"))
+    matches = select(fts.c.rowid).select_from(fts).where(_fts_match(phrases, facets))
+    narrowing = bool(conditions) or bool(joined)
+    found: list[tuple[int, int, float | None]] = []
+    after: int | None = None
+    page_size = max(needed, 64)
+    while len(found) < needed:
+        page = matches
+        if after is not None:
+            page = page.where(fts.c.rowid < after if descending else fts.c.rowid > after)
+        page = page.order_by(fts.c.rowid.desc() if descending else fts.c.rowid.asc()).limit(page_size)
+        rows: list[tuple[int, int, float | None]] = [(row[0] & _ID_MASK, row[0], None) for row in session.execute(page)]
+        if not rows:
+            break
+        after = rows[-1][1]
+        exhausted = len(rows) < page_size
+        if narrowing:
+            kept = _kept_versions(session, [row[0] for row in rows], conditions, joined)
+            rows = [row for row in rows if row[0] in kept]
+        found.extend(rows)
+        if exhausted:
+            break
+        # Filters that keep few rows: read further ahead next time.
+        page_size = min(page_size * 4, _MAX_FTS_PAGE)
+    found = found[:needed]
+    if sort == "relevance" and found:
+        scores = _window_scores(session, [row[0] for row in found], query)
+        found = sorted(((vid, key, scores.get(vid, 0.0)) for vid, key, _ in found), key=lambda row: (row[2], row[1]), reverse=True)
+    return found[offset : offset + limit + 1]
+
+
+#: BM25 parameters and the title's weight against the body (as in most search engines).
+_BM25_K1 = 1.2
+_BM25_B = 0.75
+_TITLE_WEIGHT = 5
+
+
+def _window_scores(session: Session, version_ids: Sequence[int], query: str) -> dict[int, float]:
+    """BM25 scores of the rank window's versions for the query's segments, from their text.
+
+    Term frequency is a segment's occurrences in the title (weighted 5) and the body; document
+    frequency and average length are taken over the window, whose reports all match the query.
+    """
+    needles = list(dict.fromkeys(segment for segment in _SEGMENT.findall(query.lower())))
+    if not needles:
+        return {}
+    # Chinese has no case: lower-casing half a million characters is skipped when no needle
+    # has a cased letter.
+    cased = any(needle != needle.upper() for needle in needles)
+    texts: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(version_ids), 10_000):
+        rows = session.execute(
+            select(Version.id, Version.title, Version.body_text).where(Version.id.in_(version_ids[start : start + 10_000]))
+        )
+        if cased:
+            texts.update({row[0]: ((row[1] or "").lower(), (row[2] or "").lower()) for row in rows})
+        else:
+            texts.update({row[0]: (row[1] or "", row[2] or "") for row in rows})
+    if not texts:
+        return {}
+    lengths = {vid: _TITLE_WEIGHT * len(title) + len(body) for vid, (title, body) in texts.items()}
+    average = max(1.0, sum(lengths.values()) / len(lengths))
+    scores = dict.fromkeys(texts, 0.0)
+    for needle in needles:
+        frequencies = {vid: _TITLE_WEIGHT * title.count(needle) + body.count(needle) for vid, (title, body) in texts.items()}
+        holding = sum(1 for tf in frequencies.values() if tf)
+        idf = math.log(1 + (len(texts) - holding + 0.5) / (holding + 0.5))
+        for vid, tf in frequencies.items():
+            norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * lengths[vid] / average)
+            scores[vid] += idf * tf * (_BM25_K1 + 1) / (tf + norm)
+    return scores
+
+
+#: The most FTS5 rows one page of a filtered SQLite search reads at once.
+_MAX_FTS_PAGE = 50_000
+
+
+def _kept_versions(session: Session, version_ids: Sequence[int], conditions: Sequence[Any], joined: Sequence[Any]) -> set[int]:
+    """Which of ``version_ids`` pass the entry conditions and the joined filters."""
+    entry = SearchEntry.__table__
+    kept: set[int] = set()
+    # SQLite allows 32,766 bound parameters per statement.
+    for start in range(0, len(version_ids), 10_000):
+        stmt = select(entry.c.version_id).where(entry.c.version_id.in_(version_ids[start : start + 10_000]), *conditions)
+        kept.update(session.scalars(_with_joins(stmt, joined)))
+    return kept
 
 
 def _postgres_rows(
@@ -738,18 +822,7 @@ def _postgres_rows(
     tsquery = tsquery_literal(phrases, facets)
     share = _estimated_share(session, phrases)
     entry = SearchEntry.__table__
-    conditions: list[Any] = []
-    if not all_versions:
-        conditions.append(entry.c.latest.is_(True))
-    site_ids = [int(token[1:]) for group in facets for token in group if token.startswith("s")]
-    if site_ids:
-        conditions.append(entry.c.site_id.in_(site_ids))
-    if filters.year is not None:
-        conditions.append(entry.c.report_year == int(filters.year))
-    if filters.year_from is not None:
-        conditions.append(entry.c.report_year >= int(filters.year_from))
-    if filters.year_to is not None:
-        conditions.append(entry.c.report_year <= int(filters.year_to))
+    conditions = _entry_conditions(filters, facets, all_versions)
     joined = _joined_filters(filters)
     descending = sort != "date_asc"
     walk = descending and share is not None and needed / max(share, 1e-9) <= _MAX_WALK_ROWS
@@ -785,6 +858,24 @@ _WALK_SETTINGS = (("enable_seqscan", "off"), ("enable_bitmapscan", "off"))
 # A high operator cost makes a row filter look as dear as a tsvector read really is, so that
 # the tsquery stays an index condition.
 _GIN_SETTINGS = (("enable_seqscan", "off"), ("enable_indexscan", "off"), ("cpu_operator_cost", "1"))
+
+
+def _entry_conditions(filters: SearchFilters, facets: Sequence[Sequence[str]], all_versions: bool) -> list[Any]:
+    """The latest-version check and the site and year filters, on the search entry itself."""
+    entry = SearchEntry.__table__
+    conditions: list[Any] = []
+    if not all_versions:
+        conditions.append(entry.c.latest.is_(True))
+    site_ids = [int(token[1:]) for group in facets for token in group if token.startswith("s")]
+    if site_ids:
+        conditions.append(entry.c.site_id.in_(site_ids))
+    if filters.year is not None:
+        conditions.append(entry.c.report_year == int(filters.year))
+    if filters.year_from is not None:
+        conditions.append(entry.c.report_year >= int(filters.year_from))
+    if filters.year_to is not None:
+        conditions.append(entry.c.report_year <= int(filters.year_to))
+    return conditions
 
 
 def _joined_filters(filters: SearchFilters) -> list[Any]:
@@ -1000,25 +1091,6 @@ def _facet_groups(session: Session, filters: SearchFilters) -> list[list[str]] |
 
 def _fts_match(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> Any:
     return text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(phrases, facets))
-
-
-def _fts_statement(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) -> Select[Any]:
-    """SELECT version_id, sort_key, score FROM search_fts WHERE <matches> (SQLite).
-
-    The FTS5 row carries its bm25 score (negated, so higher is better) and its rowid is the sort
-    key, so FTS5 yields matches newest first.
-    """
-    weights = ", ".join(str(w) for w in _BM25_WEIGHTS)
-    fts = table(FTS_TABLE, column("rowid"))
-    return (
-        select(
-            (fts.c.rowid.op("&")(_ID_MASK)).label("version_id"),
-            fts.c.rowid.label("sort_key"),
-            (-literal_column(f"bm25({FTS_TABLE}, {weights})")).label("score"),
-        )
-        .select_from(fts)
-        .where(_fts_match(phrases, facets))
-    )
 
 
 def _load_hits(session: Session, ranked: Sequence[tuple[int, float | None]], query: str, width: int) -> list[SearchHit]:
