@@ -18,6 +18,7 @@ titles and bodies). Results go into BENCHMARKS.md (section ``search``) unless ``
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -222,13 +223,19 @@ def _existing(session: Session) -> tuple[int, int] | None:
     return (int(row[0]), int(row[1])) if row[0] else None
 
 
-def run_backend(url: str, count: int, batch: int, rounds: int, reuse: bool = False) -> dict[str, object]:
+def run_backend(url: str, count: int, batch: int, rounds: int, build_log: Path | None = None) -> dict[str, object]:
+    """Generate (or, with ``build_log``, reuse) an archive and measure it.
+
+    ``build_log`` keeps the generating run's build time next to a kept archive, so a later run
+    that reuses the archive reports the time it took to build.
+    """
     sessions = open_archive(url)
     with sessions() as session:
-        existing = _existing(session) if reuse else None
+        existing = _existing(session) if build_log is not None else None
         if existing is not None and existing[0] == count:
             print(f"{url}: reusing {count:,} generated versions", file=sys.stderr)
-            raw, seconds = existing[1], float("nan")
+            raw = existing[1]
+            seconds = float(json.loads(build_log.read_text())["seconds"]) if build_log.exists() else float("nan")
         elif existing is not None:
             raise SystemExit(f"{url} holds {existing[0]:,} versions, not {count:,}: drop it or run without --keep")
         else:
@@ -237,6 +244,8 @@ def run_backend(url: str, count: int, batch: int, rounds: int, reuse: bool = Fal
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("ANALYZE"))
                 session.commit()
+            if build_log is not None:
+                build_log.write_text(json.dumps({"url": url.split("@")[-1], "versions": count, "seconds": seconds}))
         size = index_bytes(session)
         timings = measure(session, rounds)
     sessions.kw["bind"].dispose()
@@ -277,11 +286,13 @@ def main(argv: list[str] | None = None) -> None:
             sqlite_file = folder / f"bench-{args.versions}.sqlite3"
             if sqlite_file.exists() and not reuse:
                 sqlite_file.unlink()
-            results["SQLite (FTS5)"] = run_backend(f"sqlite:///{sqlite_file}", args.versions, args.batch, args.rounds, reuse)
+            log = folder / f"{sqlite_file.stem}.build.json" if reuse else None
+            results["SQLite (FTS5)"] = run_backend(f"sqlite:///{sqlite_file}", args.versions, args.batch, args.rounds, log)
         if args.backend in ("postgresql", "both"):
             if not reuse:
                 _reset_postgres(args.pg_url)
-            results["PostgreSQL (tsvector + GIN)"] = run_backend(args.pg_url, args.versions, args.batch, args.rounds, reuse)
+            log = folder / f"postgresql-{args.pg_url.rsplit('/', 1)[-1]}-{args.versions}.build.json" if reuse else None
+            results["PostgreSQL (tsvector + GIN)"] = run_backend(args.pg_url, args.versions, args.batch, args.rounds, log)
 
     classes = [cls for cls in dict.fromkeys(q[0] for q in QUERIES)] + ["all"]
     lines = [
