@@ -40,7 +40,7 @@ def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None,
     """Full-text search of the archived reports (title, text and attachment text).
 
     Finds Chinese words of any length (2-character words such as 复议 too) and phrases; words
-    separated by spaces must all occur. Ranked by relevance (BM25 / ts_rank, among the most
+    separated by spaces must all occur. Ranked by relevance (BM25, among the most
     recently published 500 matches) or sorted by publication date; a snippet shows the first hit.
 
     \b

@@ -11,9 +11,9 @@ phrase matches, with no dictionary. Two additions make every query length work:
 - Latin letters and digits form lower-cased word tokens (``PDF``, ``2023``).
 
 The index: on SQLite a contentless FTS5 table ``search_fts`` (title, body and attachment text as
-space-separated tokens; BM25 ranking of the rank window computed from the reports' text, title
-weighted up); on PostgreSQL a ``tsvector`` built from
-the same tokens with positions and weights, in ``search_entries.tsv`` under a GIN index (ts_rank).
+space-separated tokens); on PostgreSQL a ``tsvector`` built from the same tokens with positions
+and weights, in ``search_entries.tsv`` under a GIN index, plus a lexeme signature. Relevance is
+the same on both: BM25 computed from the reports' text (title weighted up) for the rank window.
 Either way, one row per version; a search looks at each document's latest version unless asked
 for the history. Two things keep a word found in nearly every report (政府) cheap:
 
@@ -91,7 +91,7 @@ FTS5_DDL = (
 )
 #: The columns a user's words are looked for in (``facets`` holds the filter tokens).
 _TEXT_COLUMNS = "{title body attachments}"
-#: tsvector weights on PostgreSQL per section (A is ranked highest by ts_rank).
+#: tsvector weights on PostgreSQL per section (so ts_rank in ad-hoc SQL ranks titles highest).
 _TSV_WEIGHTS = ("A", "D", "D", "B")
 #: Facet lexemes on PostgreSQL start with a character query tokens never contain.
 _FACET_MARK = "#"
@@ -671,7 +671,7 @@ def search(
         )
     else:
         rows = _postgres_rows(
-            session, phrases, facets, filters, sort=sort, limit=limit, offset=offset, all_versions=all_versions
+            session, query or "", phrases, facets, filters, sort=sort, limit=limit, offset=offset, all_versions=all_versions
         )
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -729,9 +729,17 @@ def _sqlite_rows(
         page_size = min(page_size * 4, _MAX_FTS_PAGE)
     found = found[:needed]
     if sort == "relevance" and found:
-        scores = _window_scores(session, [row[0] for row in found], query)
-        found = sorted(((vid, key, scores.get(vid, 0.0)) for vid, key, _ in found), key=lambda row: (row[2], row[1]), reverse=True)
+        return _ranked(session, [(vid, key) for vid, key, _ in found], query, limit, offset)
     return found[offset : offset + limit + 1]
+
+
+def _ranked(
+    session: Session, window: Sequence[tuple[int, int]], query: str, limit: int, offset: int
+) -> list[tuple[int, int, float | None]]:
+    """One page of the rank window, best first (newest first among equals)."""
+    scores = _window_scores(session, [version_id for version_id, _ in window], query)
+    ranked = sorted(((vid, key, scores.get(vid, 0.0)) for vid, key in window), key=lambda row: (row[2], row[1]), reverse=True)
+    return list(ranked[offset : offset + limit + 1])
 
 
 #: BM25 parameters and the title's weight against the body (as in most search engines).
@@ -793,6 +801,7 @@ def _kept_versions(session: Session, version_ids: Sequence[int], conditions: Seq
 
 def _postgres_rows(
     session: Session,
+    query: str,
     phrases: Sequence[Phrase],
     facets: Sequence[Sequence[str]],
     filters: SearchFilters,
@@ -821,7 +830,6 @@ def _postgres_rows(
     needed = RANK_WINDOW if sort == "relevance" else offset + limit + 1
     tsquery = tsquery_literal(phrases, facets)
     share = _estimated_share(session, phrases)
-    entry = SearchEntry.__table__
     conditions = _entry_conditions(filters, facets, all_versions)
     joined = _joined_filters(filters)
     descending = sort != "date_asc"
@@ -838,15 +846,7 @@ def _postgres_rows(
             found = _gin_rows(session, conditions, joined, tsquery, phrases, facets, needed, descending)
         if sort != "relevance" or not found:
             return [(version_id, key, None) for version_id, key in found[offset : offset + limit + 1]]
-        score = func.ts_rank(entry.c.tsv, text("CAST(:tsquery AS tsquery)").bindparams(tsquery=tsquery)).label("score")
-        ranked = (
-            select(entry.c.version_id, entry.c.sort_key, score)
-            .where(entry.c.version_id.in_([version_id for version_id, _ in found]))
-            .order_by(score.desc(), entry.c.sort_key.desc())
-            .limit(limit + 1)
-            .offset(offset)
-        )
-        return [(row[0], row[1], row[2]) for row in session.execute(ranked)]
+        return _ranked(session, found, query, limit, offset)
     finally:
         for name, _ in settings:
             session.execute(text(f"RESET {name}"))
