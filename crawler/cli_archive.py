@@ -41,7 +41,7 @@ def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None,
 
     Finds Chinese words of any length (2-character words such as 复议 too) and phrases; words
     separated by spaces must all occur. Ranked by relevance (BM25, among the most
-    recently published 500 matches) or sorted by publication date; a snippet shows the first hit.
+    recently published 200 matches) or sorted by publication date; a snippet shows the first hit.
 
     \b
     Example:

@@ -392,7 +392,7 @@ def test_both_strategies_find_exactly_the_newest_matches(larger_archive, monkeyp
         page = search(session, query, filters, sort="date", limit=15)
         assert [hit.version_id for hit in page.hits] == expected[:15]
         assert page.has_more == (len(expected) > 15)
-        # Relevance ranks every match here (fewer than the rank window): a best-first page of them.
+        # Relevance: a best-first page of matches (the rank window's newest ones).
         ranked = search(session, query, filters, limit=200)
         assert len(ranked.hits) == min(200, len(expected))
         assert {hit.version_id for hit in ranked.hits} <= set(expected)
