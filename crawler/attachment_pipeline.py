@@ -31,7 +31,7 @@ from twisted.internet.threads import deferToThread
 from crawler.attachments import ExtractionLimits, extract_text, sniff_media_type, store_attachment
 from crawler.extract.tables import tables_from_text
 from crawler.items import AttachmentItem, ReportItem
-from crawler.pipelines import DATABASE_SETTING, pending_reports
+from crawler.pipelines import DATABASE_SETTING
 from storage import attachments as archive_attachments
 from storage.db import shared_archive
 
@@ -138,10 +138,7 @@ class AttachmentPipeline(_Base):
         if isinstance(item, ReportItem) and item.attachment_files:
             return deferToThread(self._link_report_files, item)
         if isinstance(item, AttachmentItem):
-            # The report may still be being written (ArchivePipeline runs in threads): a link
-            # to a report not yet in the archive would be dropped.
-            waiting = pending_reports(self.crawler).after((item.site_key, item.report_url))
-            return waiting.addCallback(lambda _: deferToThread(self._store_and_link, item))
+            return deferToThread(self._store_and_link, item)
         return item
 
     def _link_report_files(self, item: ReportItem) -> ReportItem:

@@ -5,13 +5,6 @@
 interrupted crawl keeps everything recorded before the interruption. When the spider closes it
 records the site's page count, finish reason and whether the site failed (no list page could
 be fetched).
-
-The writes run in Twisted's thread pool: a report costs a dozen statements and a commit, and
-on the reactor thread the crawl would stop fetching while it waits for the database. Scrapy
-still waits for an item's write before the item goes on to the next pipeline and before the
-spider closes. A report's attachments are requested after the report is yielded and may arrive
-while it is still being written: :class:`PendingReports` lets the attachment pipeline wait for
-that write before linking to it.
 """
 
 from __future__ import annotations
@@ -22,8 +15,6 @@ from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.threads import deferToThread
 
 from crawler.distributed import DISTRIBUTED_SETTING
 from crawler.items import AttachmentItem, PageFailureItem, ReportItem
@@ -34,53 +25,6 @@ DATABASE_SETTING = "NIANBAO_DATABASE_URL"
 RUN_ID_SETTING = "NIANBAO_RUN_ID"
 
 
-ReportKey = tuple[str, str]  # (site key, report URL)
-
-
-class PendingReports:
-    """Report writes still running in the thread pool, by (site key, report URL).
-
-    Used on the reactor thread only (Deferred callbacks run there), so it needs no lock.
-    """
-
-    def __init__(self) -> None:
-        self._running: dict[ReportKey, int] = {}
-        self._waiters: dict[ReportKey, list[Deferred[None]]] = {}
-
-    def track(self, key: ReportKey, write: Deferred[Any]) -> None:
-        """Count ``write`` as running until it fires (either way); its result passes through."""
-        self._running[key] = self._running.get(key, 0) + 1
-
-        def done(result: Any) -> Any:
-            left = self._running[key] - 1
-            if left:
-                self._running[key] = left
-            else:
-                del self._running[key]
-                for waiter in self._waiters.pop(key, []):
-                    waiter.callback(None)
-            return result
-
-        write.addBoth(done)
-
-    def after(self, key: ReportKey) -> Deferred[None]:
-        """Fires once no write of that report is running (at once if none is)."""
-        if key not in self._running:
-            return succeed(None)
-        waiter: Deferred[None] = Deferred()
-        self._waiters.setdefault(key, []).append(waiter)
-        return waiter
-
-
-def pending_reports(crawler: Crawler) -> PendingReports:
-    """The crawler's registry of running report writes (shared by its pipelines)."""
-    registry = getattr(crawler, "nianbao_pending_reports", None)
-    if registry is None:
-        registry = PendingReports()
-        crawler.nianbao_pending_reports = registry  # type: ignore[attr-defined]
-    return registry
-
-
 class ArchivePipeline:
     """Persist reports and failures of one site's crawl into the archive database."""
 
@@ -88,7 +32,6 @@ class ArchivePipeline:
         self.crawler = crawler
         self.run_id = run_id
         self.sessions = shared_archive(database_url)
-        self.pending = pending_reports(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -101,36 +44,20 @@ class ArchivePipeline:
         return pipeline
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ReportItem):
-            write = deferToThread(self._record_report, item)
-            write.addCallback(self._count_report, item)
-            self.pending.track((item.site_key, item.url), write)
-            return write
-        if isinstance(item, PageFailureItem):
-            return deferToThread(self._record_failure, item).addCallback(self._count_failure)
-        if isinstance(item, AttachmentItem):
-            return item  # stored and linked by crawler.attachment_pipeline.AttachmentPipeline
-        raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
-
-    # In the thread pool: the database work only.
-    def _record_report(self, item: ReportItem) -> archive.RecordOutcome:
-        with self.sessions() as session, session.begin():
-            return archive.record_report(session, self.run_id, item)
-
-    def _record_failure(self, item: PageFailureItem) -> PageFailureItem:
-        with self.sessions() as session, session.begin():
-            archive.record_failure(session, self.run_id, item)
-        return item
-
-    # Back on the reactor thread: Scrapy's stats are not shared with the pool's threads.
-    def _count_report(self, outcome: archive.RecordOutcome, item: ReportItem) -> ReportItem:
         stats = self.crawler.stats
-        stats.inc_value("nianbao/reports_found")
-        stats.inc_value(f"nianbao/{outcome.name.lower()}")
-        return item
-
-    def _count_failure(self, item: PageFailureItem) -> PageFailureItem:
-        self.crawler.stats.inc_value("nianbao/failures")
+        if isinstance(item, ReportItem):
+            with self.sessions() as session, session.begin():
+                outcome = archive.record_report(session, self.run_id, item)
+            stats.inc_value("nianbao/reports_found")
+            stats.inc_value(f"nianbao/{outcome.name.lower()}")
+        elif isinstance(item, PageFailureItem):
+            with self.sessions() as session, session.begin():
+                archive.record_failure(session, self.run_id, item)
+            stats.inc_value("nianbao/failures")
+        elif isinstance(item, AttachmentItem):
+            pass  # stored and linked by crawler.attachment_pipeline.AttachmentPipeline
+        else:
+            raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
         return item
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
