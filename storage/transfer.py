@@ -6,6 +6,10 @@ every reference stays valid), and then verifies the copy: row counts and a diges
 table's rows, computed the same way on both ends, must match. Columns that point "forward" (a
 foreign key into a table copied later, such as ``documents.latest_version_id``) are written as
 NULL first and filled in once their target rows exist.
+
+The search index is not copied but rebuilt on the target from the copied versions: its form is
+each database's own (FTS5 rows on SQLite, tsvectors and signatures on PostgreSQL), so copied
+rows would leave the target unsearchable. Its check is one entry per version.
 """
 
 from __future__ import annotations
@@ -46,14 +50,36 @@ def copy_archive(source_url: str, target_url: str, *, batch_size: int = BATCH_SI
         migrate(target)
         tables = archive_tables()
         _require_empty(target, tables)
+        copied = [table for table in tables if table.name not in DERIVED_TABLES]
         try:
-            _copy_rows(source, target, tables, batch_size)
+            _copy_rows(source, target, copied, batch_size)
+            indexed = _rebuild_search_index(target)
         except SQLAlchemyError as exc:
             raise StorageError(f"copy failed: {describe_error(exc)}") from None
-        return _verify(source, target, tables)
+        return [*_verify(source, target, copied), indexed]
     finally:
         source.dispose()
         target.dispose()
+
+
+#: Tables rebuilt on the target instead of copied (see the module docstring).
+DERIVED_TABLES = frozenset({"search_entries"})
+
+
+def _rebuild_search_index(target: Engine) -> TableCopy:
+    """Index every copied version on the target; one search entry per version, or an error."""
+    from sqlalchemy.orm import Session
+
+    from storage.models import Version
+    from storage.search import reindex_missing
+
+    with Session(bind=target) as session, session.begin():
+        reindex_missing(session)
+        versions = session.scalar(select(func.count()).select_from(Version)) or 0
+        entries = session.scalar(select(func.count()).select_from(Base.metadata.tables["search_entries"])) or 0
+    if entries != versions:
+        raise StorageError(f"copy verification failed for the search index: {versions} versions, {entries} entries")
+    return TableCopy("search_entries", entries, "rebuilt")
 
 
 def archive_tables() -> list[Table]:

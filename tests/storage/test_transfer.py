@@ -10,6 +10,7 @@ from crawler.items import PageFailureItem
 from storage import archive as archive_api
 from storage import open_archive
 from storage.models import Document, Version
+from storage.search import search
 from storage.transfer import copy_archive, table_digest
 from tests.conftest import reset_postgres
 from tests.crawler.harness import run_nianbao
@@ -44,6 +45,7 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, postgres_url, mak
     report = copy_archive(source_url, postgres_url)
     rows = {t.name: t.rows for t in report}
     assert rows["documents"] == 2 and rows["versions"] == 3 and rows["crawl_errors"] == 1
+    assert rows["search_entries"] == 3  # rebuilt in PostgreSQL's own form, one per version
 
     Target = open_archive(postgres_url)
     try:
@@ -51,6 +53,9 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, postgres_url, mak
             doc = session.scalars(select(Document).where(Document.url == make_item().url)).one()
             latest = session.get(Version, doc.latest_version_id)
             assert latest.number == 2 and "内容已更正" in latest.body_text
+            # The copy is searchable, latest versions only unless the history is asked for.
+            assert [hit.version_id for hit in search(session, "内容已更正").hits] == [latest.id]
+            assert len(search(session, "年度报告", all_versions=True).hits) == 3
         # Sequences moved past the copied ids: new rows get fresh ids.
         with Target() as session, session.begin():
             run_id = archive_api.start_run(session, [SITE_B.key]).id
@@ -63,6 +68,13 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, postgres_url, mak
     back_url = f"sqlite:///{tmp_path / 'back.sqlite3'}"
     back = copy_archive(postgres_url, back_url)
     assert {t.name: t.rows for t in back}["documents"] == 3
+    Back = open_archive(back_url)
+    try:
+        with Back() as session:
+            assert len(search(session, "内容已更正").hits) == 1
+            assert len(search(session, "年度报告").hits) == 3
+    finally:
+        Back.kw["bind"].dispose()
 
 
 def test_target_with_rows_is_refused_and_left_alone(tmp_path, make_item, database_url):
