@@ -254,6 +254,24 @@ def run_backend(url: str, count: int, batch: int, rounds: int, build_log: Path |
     return {"raw": raw, "index": size, "seconds": seconds, "timings": timings}
 
 
+def _ensure_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database when it does not exist yet (``make bench`` on
+    a fresh machine), through the server's ``postgres`` maintenance database."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}).first()
+            if exists is None:
+                quoted = connection.dialect.identifier_preparer.quote(target.database)
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        engine.dispose()
+
+
 def _reset_postgres(url: str) -> None:
     from sqlalchemy import create_engine
 
@@ -291,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
             log = folder / f"{sqlite_file.stem}.build.json" if reuse else None
             results["SQLite (FTS5)"] = run_backend(f"sqlite:///{sqlite_file}", args.versions, args.batch, args.rounds, log)
         if args.backend in ("postgresql", "both"):
+            _ensure_database(args.pg_url)
             if not reuse:
                 _reset_postgres(args.pg_url)
             log = folder / f"postgresql-{args.pg_url.rsplit('/', 1)[-1]}-{args.versions}.build.json" if reuse else None
