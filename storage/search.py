@@ -40,7 +40,7 @@ import re
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -213,6 +213,11 @@ def tsvector_literal(sections: Sequence[Sequence[str]]) -> str:
     indexed, without further positions, so long reports match every term but phrase positions
     are exact in the first 16383 tokens only.
     """
+    return _tsvector_text(_lexeme_positions(sections))
+
+
+def _lexeme_positions(sections: Sequence[Sequence[str]]) -> dict[str, list[str]]:
+    """Each lexeme of :func:`tsvector_literal`'s sections with its weighted positions."""
     positions: dict[str, list[str]] = {}
     position = 0
     for index, (tokens, weight) in enumerate(zip(sections, _TSV_WEIGHTS, strict=False)):
@@ -223,6 +228,10 @@ def tsvector_literal(sections: Sequence[Sequence[str]]) -> str:
             kept = positions.setdefault(token, [])
             if position <= _MAX_POSITION and len(kept) < _MAX_POSITIONS_PER_LEXEME:
                 kept.append(f"{position}{weight}")
+    return positions
+
+
+def _tsvector_text(positions: dict[str, list[str]]) -> str:
     return " ".join(
         f"'{token}':{','.join(kept)}" if kept else f"'{token}'" for token, kept in positions.items()
     )
@@ -371,13 +380,12 @@ def _write_many(session: Session, entries: Sequence[_Entry]) -> None:
     # sends the batch in a few statements instead of one round trip per row.
     from psycopg2.extras import execute_values
 
-    rows = [
-        (e.version_id, e.document_id, e.key, e.latest, e.indexed.count, json.dumps(e.indexed.attachment_ids), now,
-         e.site_id, e.report_year,
-         tsvector_literal([e.indexed.title, e.indexed.body, e.indexed.attachments, e.indexed.facets]),
-         signature([*e.indexed.title, *e.indexed.body, *e.indexed.attachments, *(_FACET_MARK + f for f in e.indexed.facets)]))
-        for e in entries
-    ]
+    rows = []
+    for e in entries:
+        # One pass over the tokens serves both: the tsvector's lexemes are the signature's.
+        positions = _lexeme_positions([e.indexed.title, e.indexed.body, e.indexed.attachments, e.indexed.facets])
+        rows.append((e.version_id, e.document_id, e.key, e.latest, e.indexed.count, json.dumps(e.indexed.attachment_ids),
+                     now, e.site_id, e.report_year, _tsvector_text(positions), signature(positions)))
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
         execute_values(
@@ -608,20 +616,14 @@ class SearchPage:
     has_more: bool
 
 
-def _filter_clauses(filters: SearchFilters) -> list[Any]:
+def _joined_filters(filters: SearchFilters) -> list[Any]:
+    """The filters the search entry cannot answer (site attributes, document fields, flags);
+    site and year are the entry's own columns (:func:`_entry_conditions`)."""
     clauses: list[Any] = []
-    if filters.sites:
-        clauses.append(Site.key.in_(list(filters.sites)))
     if filters.region:
         clauses.append(Site.region.contains(filters.region, autoescape=True))
     if filters.level:
         clauses.append(Site.level == filters.level)
-    if filters.year is not None:
-        clauses.append(Document.report_year == filters.year)
-    if filters.year_from is not None:
-        clauses.append(Document.report_year >= filters.year_from)
-    if filters.year_to is not None:
-        clauses.append(Document.report_year <= filters.year_to)
     if filters.publisher:
         clauses.append(Document.publisher.contains(filters.publisher, autoescape=True))
     if filters.published_from:
@@ -662,17 +664,17 @@ def search(
     if not phrases:
         return SearchPage([], offset, limit, False)
     filters = filters or SearchFilters()
-    facets = _facet_groups(session, filters)
-    if facets is None:
+    site_ids = _site_ids(session, filters)
+    facets = _facet_groups(filters, site_ids) if site_ids is not None else None
+    if site_ids is None or facets is None:
         return SearchPage([], offset, limit, False)
+    conditions = _entry_conditions(filters, site_ids, all_versions)
+    joined = _joined_filters(filters)
     if session.get_bind().dialect.name == "sqlite":
-        rows = _sqlite_rows(
-            session, query or "", phrases, facets, _entry_conditions(filters, facets, all_versions),
-            _joined_filters(filters), sort=sort, limit=limit, offset=offset,
-        )
+        rows = _sqlite_rows(session, query or "", phrases, facets, conditions, joined, sort=sort, limit=limit, offset=offset)
     else:
         rows = _postgres_rows(
-            session, query or "", phrases, facets, filters, sort=sort, limit=limit, offset=offset, all_versions=all_versions
+            session, query or "", phrases, facets, filters, conditions, joined, sort=sort, limit=limit, offset=offset
         )
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -774,8 +776,8 @@ def _window_scores(session: Session, version_ids: Sequence[int], query: str) -> 
     for index, needle in enumerate(needles):
         columns += [occurrences(title, index, needle), occurrences(body, index, needle)]
     rows: list[Any] = []
-    for start in range(0, len(version_ids), 10_000):
-        rows += session.execute(select(*columns).where(Version.id.in_(version_ids[start : start + 10_000]))).all()
+    for chunk in _id_chunks(version_ids):
+        rows += session.execute(select(*columns).where(Version.id.in_(chunk))).all()
     if not rows:
         return {}
     lengths = {row[0]: _TITLE_WEIGHT * row[1] + row[2] for row in rows}
@@ -799,11 +801,16 @@ def _kept_versions(session: Session, version_ids: Sequence[int], conditions: Seq
     """Which of ``version_ids`` pass the entry conditions and the joined filters."""
     entry = SearchEntry.__table__
     kept: set[int] = set()
-    # SQLite allows 32,766 bound parameters per statement.
-    for start in range(0, len(version_ids), 10_000):
-        stmt = select(entry.c.version_id).where(entry.c.version_id.in_(version_ids[start : start + 10_000]), *conditions)
+    for chunk in _id_chunks(version_ids):
+        stmt = select(entry.c.version_id).where(entry.c.version_id.in_(chunk), *conditions)
         kept.update(session.scalars(_with_joins(stmt, joined)))
     return kept
+
+
+def _id_chunks(ids: Sequence[int], size: int = 10_000) -> Iterable[Sequence[int]]:
+    """``ids`` in lists short enough for one ``IN (...)`` (SQLite binds at most 32,766 values)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def _postgres_rows(
@@ -812,11 +819,12 @@ def _postgres_rows(
     phrases: Sequence[Phrase],
     facets: Sequence[Sequence[str]],
     filters: SearchFilters,
+    conditions: Sequence[Any],
+    joined: Sequence[Any],
     *,
     sort: str,
     limit: int,
     offset: int,
-    all_versions: bool,
 ) -> list[tuple[int, int, float | None]]:
     """(version_id, sort_key, score) rows of one page on PostgreSQL.
 
@@ -837,8 +845,6 @@ def _postgres_rows(
     needed = RANK_WINDOW if sort == "relevance" else offset + limit + 1
     tsquery = tsquery_literal(phrases, facets)
     share = _estimated_share(session, phrases)
-    conditions = _entry_conditions(filters, facets, all_versions)
-    joined = _joined_filters(filters)
     descending = sort != "date_asc"
     walk = descending and share is not None and needed / max(share, 1e-9) <= _MAX_WALK_ROWS
     # The planner's cost model does not charge for reading a tsvector, so it may prefer a scan
@@ -867,13 +873,12 @@ _WALK_SETTINGS = (("enable_seqscan", "off"), ("enable_bitmapscan", "off"))
 _GIN_SETTINGS = (("enable_seqscan", "off"), ("enable_indexscan", "off"), ("cpu_operator_cost", "1"))
 
 
-def _entry_conditions(filters: SearchFilters, facets: Sequence[Sequence[str]], all_versions: bool) -> list[Any]:
+def _entry_conditions(filters: SearchFilters, site_ids: Sequence[int], all_versions: bool) -> list[Any]:
     """The latest-version check and the site and year filters, on the search entry itself."""
     entry = SearchEntry.__table__
     conditions: list[Any] = []
     if not all_versions:
         conditions.append(entry.c.latest.is_(True))
-    site_ids = [int(token[1:]) for group in facets for token in group if token.startswith("s")]
     if site_ids:
         conditions.append(entry.c.site_id.in_(site_ids))
     if filters.year is not None:
@@ -883,11 +888,6 @@ def _entry_conditions(filters: SearchFilters, facets: Sequence[Sequence[str]], a
     if filters.year_to is not None:
         conditions.append(entry.c.report_year <= int(filters.year_to))
     return conditions
-
-
-def _joined_filters(filters: SearchFilters) -> list[Any]:
-    """The filters the entry itself cannot answer (site attributes, document fields, flags)."""
-    return _filter_clauses(replace(filters, sites=(), year=None, year_from=None, year_to=None))
 
 
 def _with_joins(stmt: Select[Any], joined: Sequence[Any]) -> Select[Any]:
@@ -1073,18 +1073,23 @@ def _estimated_share(session: Session, phrases: Sequence[Phrase]) -> float | Non
     return estimate
 
 
-def _facet_groups(session: Session, filters: SearchFilters) -> list[list[str]] | None:
-    """The site and year filters as index facets (None: a site filter naming no known site).
+def _site_ids(session: Session, filters: SearchFilters) -> list[int] | None:
+    """The ids of the sites a filter names ([] without a site filter; None: it names no known site)."""
+    if not filters.sites:
+        return []
+    ids = sorted(session.scalars(select(Site.id).where(Site.key.in_(list(filters.sites)))).all())
+    return ids or None
+
+
+def _facet_groups(filters: SearchFilters, site_ids: Sequence[int]) -> list[list[str]] | None:
+    """The site and year filters as index facets (None: an empty year range).
 
     The index then intersects them with the words, so a narrow filter costs no more than the
     rows it keeps; the same filters are also checked on the rows.
     """
     groups: list[list[str]] = []
-    if filters.sites:
-        ids = session.scalars(select(Site.id).where(Site.key.in_(list(filters.sites)))).all()
-        if not ids:
-            return None
-        groups.append([f"s{site_id}" for site_id in sorted(ids)])
+    if site_ids:
+        groups.append([f"s{site_id}" for site_id in site_ids])
     if filters.year is not None:
         groups.append([f"y{int(filters.year)}"])
     elif filters.year_from is not None and filters.year_to is not None:

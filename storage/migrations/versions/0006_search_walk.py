@@ -62,7 +62,7 @@ def upgrade() -> None:
             if not rows:
                 break
             bind.execute(
-                sa.text("UPDATE search_entries SET sig = CAST(:sig AS bit(4096)) WHERE version_id = :id"),
+                sa.text(f"UPDATE search_entries SET sig = CAST(:sig AS bit({_SIGNATURE_BITS})) WHERE version_id = :id"),
                 [{"id": row[0], "sig": signature(row[1])} for row in rows],
             )
             last = rows[-1][0]
