@@ -16,6 +16,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.capture.middleware import capture_failure, prepare_capture
 from crawler.capture.warc import WarcWriteError
@@ -89,33 +90,38 @@ def run_crawl(
     from crawler import leases
 
     sessions = open_archive(database_url)
-    holder = leases.holder_id()
-    taken, held = leases.acquire_all(sessions, [site.key for site in sites], holder)
-    skipped = {key: lease.holder for key, lease in held.items()}
-    if not taken:
-        if progress is not None:
-            progress.close()
-        return CrawlResult(run_id=0, status="skipped", skipped=skipped)
     try:
-        result = _run_leased(
-            [site for site in sites if site.key in taken], database_url,
-            overrides=overrides, progress=progress, log_file=log_file,
-        )
+        holder = leases.holder_id()
+        taken, held = leases.acquire_all(sessions, [site.key for site in sites], holder)
+        skipped = {key: lease.holder for key, lease in held.items()}
+        if not taken:
+            if progress is not None:
+                progress.close()
+            return CrawlResult(run_id=0, status="skipped", skipped=skipped)
+        try:
+            result = _run_leased(
+                sessions, [site for site in sites if site.key in taken], database_url,
+                overrides=overrides, progress=progress, log_file=log_file,
+            )
+        finally:
+            leases.release(sessions, taken, holder)
     finally:
-        leases.release(sessions, taken, holder)
+        sessions.kw["bind"].dispose()
     result.skipped = skipped
     return result
 
 
 def _run_leased(
+    sessions: sessionmaker[Session],
     sites: Sequence[SiteConfig],
     database_url: str,
     *,
-    overrides: Mapping[str, Any] | None = None,
-    progress: ProgressBoard | None = None,
-    log_file: Path | None = None,
+    overrides: Mapping[str, Any] | None,
+    progress: ProgressBoard | None,
+    log_file: Path | None,
 ) -> CrawlResult:
-    sessions = open_archive(database_url)
+    """One crawl run of sites whose leases the caller holds, on the caller's archive sessions
+    (``database_url`` is passed on to the pipelines of the crawl)."""
     settings = build_settings(overrides)
     prepare_capture(settings)  # the WARC folder is writable; files a killed run left are closed
     with sessions() as session, session.begin():
