@@ -65,8 +65,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-RUN_STATUSES = ("running", "finished", "failed", "interrupted")
-SITE_CRAWL_STATUSES = ("running", "ok", "failed")
+# interrupted: stopped by Ctrl-C/SIGTERM; abandoned: its process died (closed by a later start).
+RUN_STATUSES = ("running", "finished", "failed", "interrupted", "abandoned")
+# A site crawl that was interrupted or abandoned is not evidence about the site.
+SITE_CRAWL_STATUSES = ("running", "ok", "failed", "interrupted", "abandoned")
 PAGE_KINDS = ("list", "report")
 
 #: Primary and foreign key type: BIGINT, but INTEGER on SQLite so the key autoincrements.
@@ -288,6 +290,18 @@ class SiteCrawl(Base):
     new_versions: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # How the annual-report column was read (spiders.listing.ListingTracker): the list pages
+    # the column said it has (None when it does not say), those fetched and failed, whether
+    # every page was read, the oldest and newest report year it listed, and the detail (the
+    # pages not read, with why) as JSON. listing_complete is None for a crawl that never
+    # recorded its listing (before migration 0007).
+    list_pages_expected: Mapped[int | None] = mapped_column(Integer)
+    list_pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    list_pages_failed: Mapped[int] = mapped_column(Integer, default=0)
+    listing_complete: Mapped[bool | None] = mapped_column(Boolean)
+    listed_oldest_year: Mapped[int | None] = mapped_column(Integer)
+    listed_newest_year: Mapped[int | None] = mapped_column(Integer)
+    listing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     run: Mapped[CrawlRun] = relationship(back_populates="site_crawls")
     site: Mapped[Site] = relationship()
@@ -313,6 +327,9 @@ class CrawlError(Base):
     page_kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     http_status: Mapped[int | None] = mapped_column(Integer)
+    # The report year the listing gave for a failed report link (from its title), so the
+    # monitor knows which year the failure leaves unknown.
+    report_year: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     run: Mapped[CrawlRun] = relationship()
