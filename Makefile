@@ -11,8 +11,10 @@ SYSTEM_STAMP := $(VENV)/.system-packages-stamp
 
 # Debian packages the project uses: antiword/catdoc read DOC and WPS attachments, chromium
 # runs the browser tests of the web UI, and poppler-utils' pdftotext (with poppler-data's CJK
-# maps) checks in the tests that the demo's PDFs read back with a second, independent extractor.
-SYSTEM_PACKAGES := antiword catdoc chromium poppler-utils poppler-data
+# maps) checks in the tests that the demo's PDFs read back with a second, independent extractor
+# and renders scanned PDFs for OCR; tesseract-ocr with its Simplified Chinese model reads scanned
+# reports (images, PDFs without a text layer); fonts-wqy-zenhei draws the demo's scanned report.
+SYSTEM_PACKAGES := antiword catdoc chromium poppler-utils poppler-data tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei
 
 .PHONY: setup system-packages demo test bench clean
 
@@ -55,6 +57,7 @@ bench: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python bench/recrawl.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/crawl.py
+	$(BIN)/python -m bench.ocr
 
 clean:
 	rm -rf $(VENV) nianbao-data .pytest_cache *.egg-info

@@ -19,8 +19,11 @@ Run it as ``nianbao scheduler`` or ``python scheduler.py [--db URL] [--sites FIL
   makes one of them skip the site instead of crawling it twice.
 - After each crawl the monitor runs for that site (:func:`alerts.monitor.run_monitor`) and the
   alert outbox is delivered (:func:`alerts.delivery.send_pending`).
-- Every job's outcome -- finished, failed, skipped, timeout, missed, error -- is logged and
-  recorded in ``scheduler_events``.
+- Every job's outcome -- finished, failed, skipped, interrupted, timeout, missed, error -- is
+  logged and recorded in ``scheduler_events`` (interrupted: the child was stopped by a SIGINT or
+  SIGTERM that did not come from the wall-time limit, e.g. the scheduler itself being stopped).
+- On start the scheduler closes as ``abandoned`` every crawl run a dead process left
+  ``running`` (:func:`crawler.leases.close_abandoned_runs`); each crawl start does too.
 """
 
 from __future__ import annotations
@@ -118,7 +121,8 @@ def crawl_site(
 
     Returns the outcome recorded in ``scheduler_events``: finished, failed (the crawl
     reported the site failed, or the child ended with an error), skipped (another process
-    holds the site's lease) or timeout.
+    holds the site's lease), interrupted (the child exited on SIGINT/SIGTERM sent by someone
+    else: its run is recorded as interrupted) or timeout.
     """
     command = [
         sys.executable, "-m", "crawler", "--db", database_url, "--sites", sites_file,
@@ -159,9 +163,16 @@ def _stop(child: subprocess.Popen[str], grace: float) -> None:
     child.communicate()
 
 
+# How `nianbao crawl` exits when a signal stopped it (128 + SIGINT, 128 + SIGTERM), and how a
+# child killed by one of those signals before it could handle it shows (negative).
+_INTERRUPTED_STATUSES = (128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM)
+
+
 def _outcome(returncode: int, stdout: str) -> str:
     if returncode == 0:
         return "skipped" if "Nothing crawled" in stdout else "finished"
+    if returncode in _INTERRUPTED_STATUSES:
+        return "interrupted"
     return "failed"
 
 
@@ -218,10 +229,10 @@ def _monitor_and_deliver(database_url: str, sites_file: str, site_key: str) -> N
 def build_scheduler(options: SchedulerOptions, *, blocking: bool = True) -> BaseScheduler:
     """A scheduler with one job per configured site (``blocking=False`` for embedding/tests)."""
     from crawler.config import load_sites
-    from storage.db import create_archive_engine, open_archive
+    from storage.db import create_archive_engine
 
     sites = load_sites(options.sites_file)
-    open_archive(options.database_url).kw["bind"].dispose()  # migrate first: scheduler_events must exist
+    _close_abandoned_runs(options.database_url)  # migrates first: scheduler_events must exist
     timezone = ZoneInfo(options.timezone)
     engine = create_archive_engine(options.database_url)
     grace = int(options.misfire_grace.total_seconds())
@@ -272,6 +283,21 @@ def build_scheduler(options: SchedulerOptions, *, blocking: bool = True) -> Base
 
     scheduler.add_listener(on_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
     return scheduler
+
+
+def _close_abandoned_runs(database_url: str) -> None:
+    """Open (and migrate) the archive and close the runs dead processes left running."""
+    from crawler.leases import close_abandoned_runs
+    from storage.db import open_archive
+
+    sessions = open_archive(database_url)
+    try:
+        closed = close_abandoned_runs(sessions)
+    finally:
+        sessions.kw["bind"].dispose()
+    if closed:
+        log.warning("closed crawl run(s) %s as abandoned: their process died",
+                    ", ".join(str(run_id) for run_id in closed))
 
 
 def _stored_next_run_times(engine) -> dict[str, datetime]:  # type: ignore[no-untyped-def]

@@ -5,11 +5,16 @@ Each cell is one of
 - ``not_due`` -- not found, and its due date (deadline plus grace) has not passed;
 - ``on_time`` -- found, published on or before its due date;
 - ``late`` -- found, published after its due date;
-- ``missing`` -- not found, past its due date, and the site's latest crawl was complete and
-  clean enough to be evidence of absence;
-- ``unknown`` -- not found and the site could not be checked: never crawled, its latest crawl
-  failed or stopped early, it was not crawled since the deadline, or a report page failed that
-  may be this year's report. A failed crawl never produces ``missing``.
+- ``missing`` -- not found, past its due date, and the site's latest crawl read the column's
+  listing completely (every list page the column has was fetched) without finding it;
+- ``unknown`` -- not found and its absence proves nothing: the site was never crawled, its
+  latest crawl failed or stopped early, it was not crawled since the deadline, the listing was
+  not read completely and the pages that were read do not reach back (or forward) to that year
+  ("list page 2 not read (HTTP 404)"), or a listed report page of that year failed (404, 410,
+  timeout) and has not been read since. A failed crawl never produces ``missing``.
+
+Interrupted and abandoned crawls are not evidence at all: the latest crawl that counts is the
+latest one that ran to its end (``ok`` or ``failed``).
 
 A report's year comes from the archived document (the spider reads it from the page or the
 title: ``2019年度``, full-width digits, Chinese numerals), else from its title, else from its
@@ -35,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from alerts.deadlines import DeadlineRule
 from crawler.extract.years import report_year_from_title
+from storage.listing import ListingRecord
 from storage.models import CrawlError, Document, Site, SiteCrawl, Version
 
 __all__ = [
@@ -50,6 +56,8 @@ __all__ = [
 STATUSES = ("not_due", "on_time", "late", "missing", "unknown")
 # A crawl that ended this way read the whole column.
 COMPLETE_FINISH_REASONS = ("finished",)
+# Site crawls that ran to their end; interrupted and abandoned ones say nothing about the site.
+EVIDENCE_STATUSES = ("ok", "failed")
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,8 @@ class CrawlEvidence:
     list_errors: tuple[CrawlError, ...] = ()
     report_errors: tuple[CrawlError, ...] = ()
 
-    def blocker(self, due: date) -> str | None:
-        """Why the absence of a report due on ``due`` proves nothing; None when it does."""
+    def blocker(self, due: date, year: int) -> str | None:
+        """Why the absence of ``year``'s report (due on ``due``) proves nothing; None when it does."""
         crawl = self.site_crawl
         if crawl is None:
             return "site never crawled"
@@ -90,19 +98,38 @@ class CrawlEvidence:
             return f"latest crawl failed ({reason})"
         if crawl.finish_reason not in COMPLETE_FINISH_REASONS:
             return f"latest crawl stopped early ({crawl.finish_reason})"
-        if self.list_errors:
-            return f"{len(self.list_errors)} list page(s) failed in the latest crawl"
+        if crawl.listing_complete is None:
+            # Recorded before crawls kept their listing: any failed list page makes it partial.
+            if self.list_errors:
+                return f"{len(self.list_errors)} list page(s) failed in the latest crawl"
+        elif not crawl.listing_complete and not self._covered(year):
+            return self.listing_problem() or "the listing was not read completely"
         finished = crawl.finished_at.date() if crawl.finished_at else None
         if finished is None or finished <= due:
             return "not crawled since the deadline"
         return None
+
+    def _covered(self, year: int) -> bool:
+        """Whether the part of an incomplete listing that was read spans ``year``: columns list
+        newest first, so a year between the oldest and newest listed would have been seen."""
+        crawl = self.site_crawl
+        if crawl is None or crawl.listed_oldest_year is None or crawl.listed_newest_year is None:
+            return False
+        return crawl.listed_oldest_year <= year <= crawl.listed_newest_year
+
+    def listing_problem(self) -> str | None:
+        """What the latest crawl did not read of the column (None when it read it all)."""
+        crawl = self.site_crawl
+        if crawl is None or crawl.listing_complete is not False:
+            return None
+        return ListingRecord.from_json(crawl.listing).problem()
 
 
 def latest_crawl(session: Session, site_id: int) -> CrawlEvidence:
     """The site's latest finished crawl and its failed pages."""
     crawl = session.scalars(
         select(SiteCrawl)
-        .where(SiteCrawl.site_id == site_id, SiteCrawl.status != "running")
+        .where(SiteCrawl.site_id == site_id, SiteCrawl.status.in_(EVIDENCE_STATUSES))
         .order_by(SiteCrawl.run_id.desc())
         .limit(1)
     ).first()
@@ -116,7 +143,8 @@ def latest_crawl(session: Session, site_id: int) -> CrawlEvidence:
     return CrawlEvidence(
         crawl,
         tuple(e for e in errors if e.page_kind == "list"),
-        tuple(e for e in errors if e.page_kind != "list"),
+        # Report pages only: a refused attachment link says nothing about a missing report.
+        tuple(e for e in errors if e.page_kind == "report"),
     )
 
 
@@ -224,12 +252,13 @@ def _found_cell(site: Site, year: int, due: date, documents: list[Document]) -> 
 def _absent_cell(site: Site, year: int, due: date, as_of: date, evidence: CrawlEvidence) -> CoverageCell:
     if as_of <= due:
         return CoverageCell(site.key, site.name, year, "not_due", due)
-    blocker = evidence.blocker(due)
+    blocker = evidence.blocker(due, year)
     if blocker is None:
         for error in evidence.report_errors:
-            hints = year_hints(error.url)
+            # The listed title's year when the listing gave one, else the URL's date hints.
+            hints = {error.report_year} if error.report_year is not None else year_hints(error.url)
             if hints is None or year in hints:
-                blocker = f"a report page failed ({error.reason}): {error.url}"
+                blocker = f"the listed report page failed ({error.reason}): {error.url}"
                 break
     if blocker is not None:
         return CoverageCell(site.key, site.name, year, "unknown", due, detail=blocker)

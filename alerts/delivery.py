@@ -9,6 +9,17 @@ a later ``next_attempt_at`` (again exponential), until ``max_attempts`` is reach
 becomes ``failed``. Webhook targets (``json://``, ``jsons://``, ``form://``, ``xml://``) get
 the message's idempotency key as an ``Idempotency-Key`` header and, for JSON, as a field of
 the payload, so a receiver can drop a duplicate.
+
+Any number of senders may run at once (two ``nianbao alerts send``, the scheduler's threads):
+each message is delivered by the one sender that claimed it. A claim is a random token and an
+expiry written by ONE conditional ``UPDATE ... WHERE status = 'pending' AND next_attempt_at <= now
+AND (claim_token IS NULL OR claimed_until < now)``: the database lets exactly one sender's
+update match (on SQLite the write lock serialises them, on PostgreSQL the second update waits
+and re-checks the row), and the row counts say who won -- no row lock needed, which SQLite
+does not have. The sender then delivers outside any transaction and writes the outcome with a
+second ``UPDATE`` that only matches while its token is still on the row, clearing the claim. A
+sender that dies mid-delivery leaves a claim that lapses after ``claim_ttl`` (default 15
+minutes, far longer than a delivery's retries take), and the message is sent again then.
 """
 
 from __future__ import annotations
@@ -16,13 +27,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 import apprise
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.settings import AlertSettings
@@ -38,6 +50,10 @@ TRIES_PER_SEND = 3
 # A message still failing waits this long (doubling per attempt) before the next send.
 RETRY_BASE = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=12)
+# A claim lapses after this: then another sender may deliver the message (its sender died).
+CLAIM_TTL = timedelta(minutes=15)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,9 +117,11 @@ def send_pending(
     backoff_seconds: float = 1.0,
     tries_per_send: int = TRIES_PER_SEND,
     notify: Callable[[str, str, str, str | None], tuple[bool, str | None]] = notify_once,
+    claim_ttl: timedelta = CLAIM_TTL,
 ) -> DeliveryReport:
-    """Deliver every pending message that is due; one transaction per message."""
+    """Deliver every pending message that is due and that this call claims first."""
     report = DeliveryReport()
+    token = uuid.uuid4().hex
     with sessions() as session:
         ids = session.scalars(
             select(AlertOutbox.id)
@@ -111,12 +129,50 @@ def send_pending(
             .order_by(AlertOutbox.id)
         ).all()
     for row_id in ids:
-        with sessions() as session, session.begin():
-            row = session.get(AlertOutbox, row_id, with_for_update=True)
-            if row is None or row.status != "pending":
-                continue  # another sender took it
-            _deliver(row, settings, report, now, sleep, backoff_seconds, tries_per_send, notify)
+        if not _claim(sessions, row_id, token, now(), claim_ttl):
+            continue  # another sender has it (or has just dealt with it)
+        with sessions() as session:
+            row = session.get(AlertOutbox, row_id)
+            if row is None or row.claim_token != token:
+                continue
+            session.expunge(row)  # delivered outside any transaction, written back below
+        _deliver(row, settings, report, now, sleep, backoff_seconds, tries_per_send, notify)
+        if not _finish(sessions, row, token):
+            log.warning("alert message %s: the claim lapsed during delivery; another sender may repeat it", row_id)
     return report
+
+
+def _claim(sessions: sessionmaker[Session], row_id: int, token: str, at: datetime, ttl: timedelta) -> bool:
+    """Claim one message for this sender: True when this sender's UPDATE is the one that matched."""
+    with sessions() as session, session.begin():
+        result = session.execute(
+            update(AlertOutbox)
+            .where(
+                AlertOutbox.id == row_id,
+                AlertOutbox.status == "pending",
+                AlertOutbox.next_attempt_at <= at,
+                or_(AlertOutbox.claim_token.is_(None), AlertOutbox.claimed_until < at),
+            )
+            .values(claim_token=token, claimed_until=at + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+def _finish(sessions: sessionmaker[Session], row: AlertOutbox, token: str) -> bool:
+    """Write the delivery's outcome and release the claim -- only while the claim is ours."""
+    with sessions() as session, session.begin():
+        result = session.execute(
+            update(AlertOutbox)
+            .where(AlertOutbox.id == row.id, AlertOutbox.claim_token == token)
+            .values(
+                status=row.status, attempts=row.attempts, delivered_to=list(row.delivered_to or []),
+                sent_at=row.sent_at, last_error=row.last_error, next_attempt_at=row.next_attempt_at,
+                claim_token=None, claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
 
 
 def _deliver(row: AlertOutbox, settings: AlertSettings, report: DeliveryReport, now: Callable[[], datetime],

@@ -10,6 +10,11 @@ found, reports without metadata, errors by reason). The newest row is the site's
 - ``ok`` -- neither.
 
 A site never assessed is ``unknown``.
+
+Only site crawls that ran to their end (``ok`` or ``failed``) are assessed. An ``interrupted``
+crawl (Ctrl-C, SIGTERM, nianbao stopping the crawl because the archive could not be written) or
+an ``abandoned`` one (its process died) says nothing about the site: it gets no verdict, raises
+no alert, and the site's state stays what the last complete crawl made it.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.listing import ListingState, listing_state
 from storage.models import CrawlError, Document, Site, SiteCrawl, utcnow
 from storage.models_monitoring import CrawlHealth
 
-__all__ = ["SiteHealth", "assess_pending", "assess_site_crawl", "site_health"]
+__all__ = ["ListingState", "SiteHealth", "assess_pending", "assess_site_crawl", "site_health", "site_listings"]
 
 # A report page "has no metadata" when none of these fields was extracted.
 METADATA_FIELDS = frozenset({"index_no", "publisher", "pub_date"})
@@ -44,12 +50,17 @@ class SiteHealth:
     run_id: int | None
 
 
+# The site-crawl statuses that are evidence about a site (interrupted and abandoned are not).
+ASSESSED_STATUSES = ("ok", "failed")
+
+
 def assess_pending(session: Session, site_ids: Sequence[int] | None = None) -> list[CrawlHealth]:
-    """Assess every finished site crawl (of these sites) that has no health row yet, oldest first."""
+    """Assess every finished site crawl (of these sites) that has no health row yet, oldest first;
+    interrupted and abandoned crawls are skipped (they are no evidence about their sites)."""
     stmt = (
         select(SiteCrawl)
         .outerjoin(CrawlHealth, CrawlHealth.site_crawl_id == SiteCrawl.id)
-        .where(CrawlHealth.id.is_(None), SiteCrawl.status != "running")
+        .where(CrawlHealth.id.is_(None), SiteCrawl.status.in_(ASSESSED_STATUSES))
         .order_by(SiteCrawl.run_id, SiteCrawl.id)
     )
     if site_ids is not None:
@@ -138,4 +149,22 @@ def site_health(session: Session, site_keys: Sequence[str] | None = None) -> dic
                 break
             since = row.checked_at
         result[site.key] = SiteHealth(site.key, latest.state, latest.reason, since, latest.checked_at, latest.run_id)
+    return result
+
+
+def site_listings(session: Session, site_keys: Sequence[str] | None = None) -> dict[str, ListingState]:
+    """Each crawled site's latest listing record (interrupted and abandoned crawls skipped)."""
+    stmt = select(Site).order_by(Site.key)
+    if site_keys:
+        stmt = stmt.where(Site.key.in_(list(site_keys)))
+    result: dict[str, ListingState] = {}
+    for site in session.scalars(stmt).all():
+        crawl = session.scalars(
+            select(SiteCrawl)
+            .where(SiteCrawl.site_id == site.id, SiteCrawl.status.in_(("ok", "failed")))
+            .order_by(SiteCrawl.run_id.desc())
+            .limit(1)
+        ).first()
+        if crawl is not None:
+            result[site.key] = listing_state(site.key, crawl)
     return result

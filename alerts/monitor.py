@@ -14,7 +14,10 @@ Rules that keep alerts trustworthy:
   recent (:data:`LATE_NOTICE_WINDOW`), so adding a site with years of history does not flood
   the receivers -- the grid shows the history;
 - a report counts as removed only when two complete, clean crawls after the one that last saw
-  it (:data:`REMOVAL_CONFIRMATIONS`) did not list it and did not fail on its URL.
+  it (:data:`REMOVAL_CONFIRMATIONS`) did not list it and did not fail on its URL, or when it
+  was still listed but its page answered 404/410 in each of the site's last N crawls
+  (``[alerts] removed_after_nights``, default 3). A crawl that was interrupted or abandoned
+  counts for neither; a report found at a new URL was moved, not removed.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from alerts.coverage import CoverageCell, site_coverage
+from alerts.coverage import EVIDENCE_STATUSES, CoverageCell, site_coverage
 from alerts.health import SiteHealth, assess_pending, site_health
 from alerts.outbox import (
     DEFAULT_REPEAT_INTERVAL,
@@ -37,13 +40,17 @@ from alerts.outbox import (
     raise_alert,
     resolve_alert,
 )
+from alerts.settings import DEFAULT_REMOVED_AFTER_NIGHTS
 from storage.models import CrawlError, Document, Site, SiteCrawl, Version, utcnow
+from storage.models_identity import DocumentUrl
 from storage.models_monitoring import Alert, AlertOutbox
 
 __all__ = ["LATE_NOTICE_WINDOW", "MonitorResult", "diff_summary", "run_monitor"]
 
 LATE_NOTICE_WINDOW = timedelta(days=365)
 REMOVAL_CONFIRMATIONS = 2
+# HTTP statuses that say a page is gone (not a passing failure such as a timeout).
+GONE_STATUSES = (404, 410)
 
 
 @dataclass
@@ -60,6 +67,7 @@ def run_monitor(
     as_of: date | None = None,
     now: datetime | None = None,
     repeat_interval: timedelta = DEFAULT_REPEAT_INTERVAL,
+    removed_after_nights: int = DEFAULT_REMOVED_AFTER_NIGHTS,
 ) -> MonitorResult:
     """Check the sites (all when ``site_keys`` is empty) and sync their alerts."""
     now = now or utcnow()
@@ -79,7 +87,8 @@ def run_monitor(
         for cell in cells:
             queued += _sync_cell(session, site, cell, as_of, now, repeat_interval)
         queued += _sync_changes(session, site, now)
-        queued += _sync_removals(session, site, now, repeat_interval)
+        queued += _sync_checks(session, site, now)
+        queued += _sync_removals(session, site, now, repeat_interval, removed_after_nights)
         result.queued.extend(row for row in queued if row is not None)
     return result
 
@@ -162,7 +171,39 @@ def _sync_changes(session: Session, site: Site, now: datetime) -> list[AlertOutb
     return out
 
 
+def _sync_checks(session: Session, site: Site, now: datetime) -> list[AlertOutbox | None]:
+    """A one-off notice for each latest version whose checks failed (the cross-year check
+    included) or whose tables are incomplete so their checks could not be evaluated. A
+    cross-year check without last year's report is not news."""
+    from crawler.extract.tables.checks import check_results_of, checks_flag, describe_check
+    from storage.checks import cross_year_checks, latest_tables
+
+    rows = latest_tables(session, [site.id])
+    cross = cross_year_checks(session, [site.id], rows)
+    out: list[AlertOutbox | None] = []
+    for row in rows:
+        extra = [cross[row.document_id]] if row.document_id in cross else []
+        flag = checks_flag(row.tables, extra)
+        if flag not in ("failed", "incomplete"):
+            continue
+        key = alert_key("report_checks", site.key, document_id=row.document_id, extra=f"v{row.version}")
+        if session.scalars(select(Alert.id).where(Alert.key == key)).first() is not None:
+            continue
+        document = session.get(Document, row.document_id)
+        results = [r for r in [*check_results_of(row.tables), *extra]
+                   if r.get("status") == "failed" or (r.get("status") == "not_evaluated" and r.get("name") != "cross_year")]
+        words = {"failed": "checks failed", "incomplete": "tables incomplete, checks not evaluated"}[flag]
+        lines = "\n".join(describe_check(r) for r in results[:6])
+        message = (f"{document.title if document else ''} ({document.url if document else ''}), version "
+                   f"{row.version}: {words}.\n{lines}")
+        out.append(notice(session, Finding("report_checks", site, message, report_year=row.report_year,
+                                           document_id=row.document_id, extra=f"v{row.version}"),
+                          now=now))
+    return out
+
+
 def _clean_complete_crawls(session: Session, site: Site) -> list[SiteCrawl]:
+    """The site's crawls, newest first, that read its whole listing: evidence of what it lists."""
     crawls = session.scalars(
         select(SiteCrawl).where(SiteCrawl.site_id == site.id, SiteCrawl.status == "ok",
                                 SiteCrawl.finish_reason == "finished")
@@ -170,6 +211,11 @@ def _clean_complete_crawls(session: Session, site: Site) -> list[SiteCrawl]:
     ).all()
     clean = []
     for crawl in crawls:
+        if crawl.listing_complete is not None:
+            if crawl.listing_complete:
+                clean.append(crawl)
+            continue
+        # Recorded before crawls kept their listing: no failed list page is the best we know.
         list_failed = session.scalars(
             select(CrawlError.id).where(CrawlError.run_id == crawl.run_id, CrawlError.site_id == site.id,
                                         CrawlError.page_kind == "list")
@@ -179,11 +225,43 @@ def _clean_complete_crawls(session: Session, site: Site) -> list[SiteCrawl]:
     return clean
 
 
-def _sync_removals(session: Session, site: Site, now: datetime, repeat: timedelta) -> list[AlertOutbox | None]:
+def _urls_of(document: Document) -> Select[tuple[str]]:
+    """Every URL the document was found at (a moved report fails at its old or its new one)."""
+    return select(DocumentUrl.url).where(DocumentUrl.document_id == document.id).union(
+        select(Document.url).where(Document.id == document.id)
+    )
+
+
+def _recent_crawls(session: Session, site: Site, count: int) -> list[SiteCrawl]:
+    """The site's last ``count`` crawls that ran to their end (not interrupted or abandoned)."""
+    return list(session.scalars(
+        select(SiteCrawl).where(SiteCrawl.site_id == site.id, SiteCrawl.status.in_(EVIDENCE_STATUSES))
+        .order_by(SiteCrawl.run_id.desc()).limit(count)
+    ).all())
+
+
+def _gone_every_night(session: Session, site: Site, document: Document, crawls: Sequence[SiteCrawl],
+                      nights: int) -> bool:
+    """Whether the document's page answered 404/410 in each of the last ``nights`` crawls."""
+    if len(crawls) < nights:
+        return False
+    runs = [crawl.run_id for crawl in crawls[:nights]]
+    if (document.last_run_id or 0) >= min(runs):
+        return False  # read successfully in one of those crawls
+    gone_runs = set(session.scalars(
+        select(CrawlError.run_id).where(CrawlError.site_id == site.id, CrawlError.url.in_(_urls_of(document)),
+                                        CrawlError.run_id.in_(runs), CrawlError.http_status.in_(GONE_STATUSES))
+    ).all())
+    return gone_runs == set(runs)
+
+
+def _sync_removals(session: Session, site: Site, now: datetime, repeat: timedelta,
+                   removed_after_nights: int = DEFAULT_REMOVED_AFTER_NIGHTS) -> list[AlertOutbox | None]:
     clean = _clean_complete_crawls(session, site)
-    if not clean:
+    recent = _recent_crawls(session, site, removed_after_nights)
+    if not clean and not recent:
         return []
-    latest_run = clean[0].run_id
+    latest_run = max([c.run_id for c in clean[:1]] + [c.run_id for c in recent[:1]])
     out: list[AlertOutbox | None] = []
     for document in session.scalars(select(Document).where(Document.site_id == site.id)).all():
         key = alert_key("report_removed", site.key, document_id=document.id)
@@ -192,11 +270,19 @@ def _sync_removals(session: Session, site: Site, now: datetime, repeat: timedelt
             out.append(resolve_alert(session, key, site,
                                      f"{document.title} is listed again ({document.url}).", now=now))
             continue
+        if _gone_every_night(session, site, document, recent, removed_after_nights):
+            message = (f"{document.title} is still listed by {site.name}, but its page ({document.url}) "
+                       f"answered 404/410 in each of the last {removed_after_nights} crawls; last read "
+                       f"{document.last_seen_at:%Y-%m-%d}. Its versions stay in the archive.")
+            out.append(raise_alert(session, Finding("report_removed", site, message,
+                                                    report_year=document.report_year, document_id=document.id),
+                                   now=now, repeat_interval=repeat))
+            continue
         after = [c for c in clean if c.run_id > seen_run]
         if len(after) < REMOVAL_CONFIRMATIONS:
             continue
         failed_on_it = session.scalars(
-            select(CrawlError.id).where(CrawlError.site_id == site.id, CrawlError.url == document.url,
+            select(CrawlError.id).where(CrawlError.site_id == site.id, CrawlError.url.in_(_urls_of(document)),
                                         CrawlError.run_id.in_([c.run_id for c in after]))
         ).first()
         if failed_on_it is not None:

@@ -38,7 +38,7 @@ __all__ = [
 
 DEFAULT_REPEAT_INTERVAL = timedelta(days=7)
 # Alerts about one document rather than a report year.
-DOCUMENT_KINDS = ("report_changed", "report_removed")
+DOCUMENT_KINDS = ("report_changed", "report_removed", "report_checks")
 
 _HEADLINES = {
     "report_missing": "Report missing",
@@ -47,6 +47,7 @@ _HEADLINES = {
     "listing_broken": "Listing broken",
     "report_changed": "Report changed after publication",
     "report_removed": "Report removed",
+    "report_checks": "Report tables do not add up",
 }
 
 

@@ -6,6 +6,7 @@
     urls = ["mailto://user:pass@smtp.example.org?to=ops@example.org"]   # global receivers
     repeat_days = 7            # an open alert is repeated after this many days
     max_attempts = 8           # delivery attempts before a message is given up
+    removed_after_nights = 3   # a listed report answering 404/410 this many crawls in a row is removed
 
     [regions."福建省"]
     alert_urls = ["dingtalk://token/"]     # sites whose region starts with 福建省
@@ -35,7 +36,8 @@ __all__ = ["AlertSettings", "load_alert_settings", "parse_alert_settings"]
 
 DEFAULT_REPEAT_DAYS = 7
 DEFAULT_MAX_ATTEMPTS = 8
-_KEYS = ("urls", "repeat_days", "max_attempts")
+DEFAULT_REMOVED_AFTER_NIGHTS = 3
+_KEYS = ("urls", "repeat_days", "max_attempts", "removed_after_nights")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class AlertSettings:
     urls: tuple[str, ...] = ()
     repeat_days: int = DEFAULT_REPEAT_DAYS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    removed_after_nights: int = DEFAULT_REMOVED_AFTER_NIGHTS
     sites: tuple[SiteConfig, ...] = ()
 
     @property
@@ -70,7 +73,7 @@ def parse_alert_settings(document: dict[str, Any], sites: list[SiteConfig], sour
     if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
         raise ConfigError(f"{source}: [alerts] urls must be a list of apprise URLs (scheme://...)")
     values = {}
-    for name, low, high in (("repeat_days", 1, 365), ("max_attempts", 1, 100)):
+    for name, low, high in (("repeat_days", 1, 365), ("max_attempts", 1, 100), ("removed_after_nights", 1, 60)):
         if name in table:
             value = table[name]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:

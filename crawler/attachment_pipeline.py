@@ -16,8 +16,17 @@ time and memory limit, see :mod:`crawler.attachments.sandbox`), so a slow file n
 crawl. A file over a limit, corrupt, or of an unknown type is still stored and recorded, with
 the reason in ``attachments.error``; a failed download is recorded on the link.
 
+Images and PDFs without a text layer are read by OCR in the sandbox (:mod:`crawler.attachments.ocr`).
+A report whose text came from OCR (an image-only page's images, an attachment-only report's
+scanned PDF) keeps ``image_only`` set, gets the OCR text as its ``body_text`` (so it is searchable
+and feeds the table parser), and records what read it in ``versions.tables["ocr"]``:
+``{"engine", "confidence" (mean, 0–100), "pages", "attachments"}`` (an attachment OCR'd in an
+earlier crawl is reused, not read again: its engine and confidence are then ``None``, with
+``"reused": true``). An attachment row with ``image_only`` set and text has OCR text.
+
 Settings: ``NIANBAO_ATTACHMENT_MAX_BYTES`` (32 MiB: larger files are stored, not read),
-``NIANBAO_ATTACHMENT_TIMEOUT`` (60 s), ``NIANBAO_ATTACHMENT_MEMORY_MB`` (1024).
+``NIANBAO_ATTACHMENT_TIMEOUT`` (60 s), ``NIANBAO_ATTACHMENT_MEMORY_MB`` (1024), ``NIANBAO_OCR``
+(on), ``NIANBAO_OCR_TIMEOUT`` (300 s per file).
 """
 
 from __future__ import annotations
@@ -28,8 +37,16 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet.threads import deferToThread
 
-from crawler.attachments import ExtractionLimits, extract_text, sniff_media_type, store_attachment
-from crawler.extract.tables import tables_from_text
+from crawler.attachments import (
+    ExtractionLimits,
+    ExtractionResult,
+    extract_text,
+    sniff_media_type,
+    store_attachment,
+)
+from crawler.attachments.sniff import PDF
+from crawler.extract.sections import sections_json
+from crawler.extract.tables import tables_from_attachment
 from crawler.items import AttachmentItem, ReportItem
 from crawler.pipelines import DATABASE_SETTING
 from storage import attachments as archive_attachments
@@ -44,21 +61,29 @@ def _limits(crawler: Crawler) -> ExtractionLimits:
         max_bytes=settings.getint("NIANBAO_ATTACHMENT_MAX_BYTES", 32 * 1024 * 1024),
         timeout_seconds=settings.getfloat("NIANBAO_ATTACHMENT_TIMEOUT", 60.0),
         memory_bytes=settings.getint("NIANBAO_ATTACHMENT_MEMORY_MB", 1024) * 1024 * 1024,
+        ocr=settings.getbool("NIANBAO_OCR", True),
+        ocr_timeout_seconds=settings.getfloat("NIANBAO_OCR_TIMEOUT", 300.0),
     )
 
 
-def read_attachment(sessions: Any, attachment: AttachmentItem, limits: ExtractionLimits) -> None:
+def read_attachment(sessions: Any, attachment: AttachmentItem, limits: ExtractionLimits,
+                    *, want_tables: bool = False) -> ExtractionResult | None:
     """Store a downloaded file and record its content row (text read once per sha256).
 
-    Sets ``attachment.attachment_id``; a download failure (no body) records nothing here."""
+    Sets ``attachment.attachment_id``; a download failure (no body) records nothing here.
+    Returns the extraction (with a PDF's table grids) when the file was read now; a file stored
+    before is read again only for ``want_tables`` and only when it is a PDF (its grids are not
+    stored: an attachment-only report's tables come from them)."""
     if attachment.body is None:
-        return
+        return None
     digest, path = store_attachment(attachment.body)
     with sessions() as session, session.begin():
         row = archive_attachments.find_attachment(session, digest)
         if row is not None:
             attachment.attachment_id = row.id
-            return
+            if want_tables and row.media_type == PDF and row.text and not row.image_only:
+                return extract_text(path, row.media_type, limits)
+            return None
     media_type = sniff_media_type(attachment.body, attachment.url)
     result = extract_text(path, media_type, limits)
     with sessions() as session, session.begin():
@@ -72,6 +97,7 @@ def read_attachment(sessions: Any, attachment: AttachmentItem, limits: Extractio
             error=result.error,
         )
         attachment.attachment_id = row.id
+    return result
 
 
 def _link(sessions: Any, attachment: AttachmentItem) -> None:
@@ -85,6 +111,22 @@ def _link(sessions: Any, attachment: AttachmentItem) -> None:
             attachment_id=attachment.attachment_id,
             error=attachment.error,
         )
+
+
+def _ocr_marking(parts: list[dict]) -> dict:
+    """One version's OCR provenance from its files' (confidence weighted by pages)."""
+    engines = sorted({p["engine"] for p in parts if p.get("engine")})
+    weighted = [(p["confidence"], p.get("pages") or 1) for p in parts if p.get("confidence") is not None]
+    pages = sum(w for _, w in weighted)
+    marking = {
+        "engine": engines[0] if len(engines) == 1 else (", ".join(engines) or None),
+        "confidence": round(sum(c * w for c, w in weighted) / pages, 1) if pages else None,
+        "pages": sum(p.get("pages") or 0 for p in parts) or None,
+        "attachments": len(parts),
+    }
+    if any(p.get("reused") for p in parts):
+        marking["reused"] = True
+    return marking
 
 
 class _Base:
@@ -112,8 +154,17 @@ class AttachmentTextPipeline(_Base):
     def _read_into_report(self, item: ReportItem) -> ReportItem:
         texts: list[str] = []
         image_only = []
+        grids: list = []
+        layout: list[str] = []
+        ocr: list[dict] = []
         for attachment in item.attachment_files:
-            read_attachment(self.sessions, attachment, self.limits)
+            result = read_attachment(self.sessions, attachment, self.limits, want_tables=True)
+            if result is not None and result.ocr and result.text:
+                ocr.append(result.ocr)
+            if result is not None:
+                grids.extend(result.grids or [])
+                if result.layout_text:
+                    layout.append(result.layout_text)
             self.crawler.stats.inc_value("nianbao/attachments_stored", int(attachment.body is not None))
             if attachment.attachment_id is None:
                 continue
@@ -123,11 +174,19 @@ class AttachmentTextPipeline(_Base):
                     texts.append(row.text)
                 if row is not None:
                     image_only.append(row.image_only)
+                if row is not None and row.image_only and row.text and (result is None or not result.ocr):
+                    ocr.append({"engine": None, "confidence": None, "pages": None, "reused": True})
         attachment_text = "\n\n".join(t for t in texts if t.strip())
         if attachment_text:
             item.body_text = "\n\n".join(t for t in (item.body_text.strip(), attachment_text) if t)
-            item.tables = tables_from_text(attachment_text, item.report_year) or item.tables
-        item.image_only = item.image_only or (bool(image_only) and all(image_only) and not attachment_text)
+            item.sections = sections_json(item.body_text)  # offsets into the new text
+            item.tables = tables_from_attachment(
+                attachment_text, grids, item.report_year, "\n\n".join(layout) or None
+            ) or item.tables
+        # A scan stays image-only when OCR gave it text (the text is marked as OCR's, below).
+        item.image_only = item.image_only or (bool(image_only) and all(image_only) and (not attachment_text or bool(ocr)))
+        if ocr and attachment_text:
+            item.tables = {**(item.tables or {}), "ocr": _ocr_marking(ocr)}
         return item
 
 

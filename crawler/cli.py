@@ -128,6 +128,7 @@ def demo(obj: Context, port: int, serve: bool) -> None:
         result = _crawl(obj, sites, overrides=DEMO_OVERRIDES, quiet=False, verbose=False)
     finally:
         server.stop()
+    _exit_if_interrupted(result)
     _print_archived(obj, [s.key for s in sites])
     cli_monitor.show_demo_grid(obj.database_url, [s.key for s in sites])
     click.echo("")
@@ -193,7 +194,9 @@ def crawl(
 
     Prints a summary per site at the end; exits with status 1 when a site failed (its
     annual-report column could not be fetched). Single dead report links are recorded on the
-    run without failing the site. With --distributed the sites are only published to Redis;
+    run without failing the site. Ctrl-C (or SIGTERM) stops the crawl gracefully, keeps what
+    was archived, records the run as interrupted and exits with 130 (143); press it twice to
+    quit at once. With --distributed the sites are only published to Redis;
     `nianbao worker` processes (on any machines) then crawl them together.
 
     \b
@@ -214,8 +217,17 @@ def crawl(
         )
         return
     result = _crawl(obj, sites, overrides=_parse_overrides(settings), quiet=quiet, verbose=verbose)
+    _exit_if_interrupted(result)
     if result.failed_sites:
         raise CrawlFailed(f"crawl run {result.run_id}: site(s) failed: {', '.join(result.failed_sites)}")
+
+
+def _exit_if_interrupted(result: Any) -> None:
+    """A crawl stopped by SIGINT/SIGTERM exits as the shell expects: 128 + the signal number
+    (130 for Ctrl-C, 143 for SIGTERM), after its summary."""
+    signum = getattr(result, "signal", None)
+    if signum:
+        raise click.exceptions.Exit(128 + int(signum))
 
 
 def _parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -235,6 +247,9 @@ def _crawl(obj: Context, sites: list[SiteConfig], *, overrides: dict[str, Any], 
     progress = ProgressBoard() if not quiet and not verbose and sys.stderr.isatty() else None
     log_file = None if verbose else paths.data_dir() / "logs" / "crawl.log"
     result = run_crawl(sites, obj.database_url, overrides=overrides, progress=progress, log_file=log_file)
+    if result.abandoned:
+        runs = ", ".join(str(run_id) for run_id in result.abandoned)
+        click.echo(f"Closed crawl run(s) {runs} as abandoned: the process crawling them died", err=True)
     for key, holder in result.skipped.items():
         click.echo(f"Skipped {key}: another crawl holds its lease ({holder})", err=True)
     if result.status == "skipped":
@@ -250,13 +265,20 @@ def _print_result(result: Any, log_file: Path | None) -> None:
     click.echo(f"Crawl run {result.run_id}: {result.status}")
     click.echo(
         render_table(
-            ["site", "status", "pages", "reports", "new docs", "new versions", "unchanged", "failures"],
+            ["site", "status", "pages", "listing", "reports", "new docs", "new versions", "unchanged", "failures"],
             [
-                [s.key, s.status, s.pages, s.reports_found, s.new_documents, s.new_versions, s.unchanged, s.failures]
+                [s.key, s.status, s.pages, s.listing, s.reports_found, s.new_documents, s.new_versions, s.unchanged,
+                 s.failures]
                 for s in result.sites
             ],
         )
     )
+    incomplete = [s for s in result.sites if s.listing_problem]
+    if incomplete:
+        click.echo("")
+        click.echo("Incomplete listings (the monitor calls no year missing that these pages could hold):")
+        for s in incomplete:
+            click.echo(f"  {s.key}: {s.listing_problem}")
     if result.errors:
         click.echo("")
         click.echo("Failures:")
@@ -306,22 +328,41 @@ def sites_list(obj: Context, fmt: str) -> None:
       nianbao --sites sites.example.toml sites list --format json
     """
     configured, _ = obj.sites()
-    # Crawl health from the archive: ok, unreachable, broken (unknown before the first crawl).
-    health = cli_monitor.site_states(obj.database_url, [s.key for s in configured])
+    # Crawl health from the archive: ok, unreachable, broken (unknown before the first crawl),
+    # and how the latest crawl read the column (an incomplete listing is a problem of its own).
+    health, listings = cli_monitor.site_states(obj.database_url, [s.key for s in configured])
     if fmt == "json":
         click.echo(json.dumps(
             [{**s.as_dict(), "health": health[s.key].state if s.key in health else "unknown",
-              "health_reason": health[s.key].reason if s.key in health else None} for s in configured],
+              "health_reason": health[s.key].reason if s.key in health else None,
+              "listing": _listing_json(listings.get(s.key))} for s in configured],
             ensure_ascii=False, indent=2))
         return
     click.echo(
         render_table(
-            ["key", "name", "region", "level", "family", "health", "list URL"],
+            ["key", "name", "region", "level", "family", "health", "listing", "list URL"],
             [[s.key, s.name, s.region, s.level, s.family,
-              health[s.key].state if s.key in health else "unknown", s.list_urls[0]] for s in configured],
+              health[s.key].state if s.key in health else "unknown",
+              listings[s.key].summary() if s.key in listings else "-", s.list_urls[0]] for s in configured],
             max_width=70,
         )
     )
+    problems = [(key, state.problem) for key, state in listings.items() if state.problem]
+    if problems:
+        click.echo("")
+        click.echo("Incomplete listings (report years they did not reach are unknown, never missing):")
+        for key, problem in problems:
+            click.echo(f"  {key}: {problem}")
+
+
+def _listing_json(state: Any) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {
+        "run_id": state.run_id, "complete": state.complete, "pages_expected": state.expected,
+        "pages_fetched": state.fetched, "pages_failed": state.failed,
+        "unread": [{"page": p.label, "url": p.url, "reason": p.reason} for p in state.unread],
+    }
 
 
 @sites.command("check")

@@ -27,6 +27,9 @@ SEARCH_FIELDS = ["id", "site", "report_year", "pub_date", "publisher", "title", 
 @click.option("--published-to", metavar="YYYY-MM-DD", help="Published on or before this date.")
 @click.option("--has-tables/--no-tables", default=None, help="Only reports with (or without) parsed statistics tables.")
 @click.option("--image-only/--not-image-only", default=None, help="Only image-only reports (or only reports with text).")
+@click.option("--section", metavar="SECTION",
+              help="Only hits inside this section: overview, proactive, requests, review, problems, other, "
+                   "part1 … or words of its heading, e.g. 问题.")
 @click.option("--sort", type=click.Choice(["relevance", "date", "date_asc"]), default="relevance", show_default=True)
 @click.option("--all-versions", is_flag=True, help="Search every archived version, not only each report's latest.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
@@ -35,28 +38,41 @@ SEARCH_FIELDS = ["id", "site", "report_year", "pub_date", "publisher", "title", 
 @pass_context
 def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None, level: str | None, year: int | None,
            from_year: int | None, to_year: int | None, publisher: str | None, published_from: str | None,
-           published_to: str | None, has_tables: bool | None, image_only: bool | None, sort: str,
-           all_versions: bool, limit: int, offset: int, fmt: str) -> None:
+           published_to: str | None, has_tables: bool | None, image_only: bool | None, section: str | None,
+           sort: str, all_versions: bool, limit: int, offset: int, fmt: str) -> None:
     """Full-text search of the archived reports (title, text and attachment text).
 
     Finds Chinese words of any length (2-character words such as 复议 too) and phrases; words
     separated by spaces must all occur. Ranked by relevance (BM25, among the most
     recently published 200 matches) or sorted by publication date; a snippet shows the first hit.
 
+    --section keeps a report only when the words occur inside that section of its text: one of
+    the six sections of a post-2019 report (overview, proactive, requests, review, problems,
+    other), an earlier report's numbered part (part1 …; a part whose heading reads like one of
+    the six counts as it too), or Chinese words of the heading (问题 finds 五、存在的主要问题及改进情况
+    and its variants). The snippet then comes from that section.
+
     \b
     Example:
       nianbao search 依申请公开 --year 2023 --format csv
+      nianbao search 人员不足 --section 问题
     """
     from storage.db import open_archive
     from storage.search import SearchFilters
     from storage.search import search as run_search
+    from storage.sections import parse_section_filter
 
     if not query.strip():
         raise ConfigError("search needs a non-empty query")
+    try:
+        parse_section_filter(section)
+    except ValueError as exc:
+        raise ConfigError(f"--section: {exc}") from None
     filters = SearchFilters(
         sites=sites, region=region, level=level, year=year, year_from=from_year, year_to=to_year,
         publisher=publisher, published_from=_iso_date(published_from, "--published-from"),
         published_to=_iso_date(published_to, "--published-to"), has_tables=has_tables, image_only=image_only,
+        section=section,
     )
     sessions = open_archive(obj.database_url)
     with sessions() as session:
@@ -98,11 +114,12 @@ def _iso_date(value: str | None, option: str) -> str | None:
 
 
 def _write_csv(rows: list[dict[str, Any]], fields: list[str]) -> None:
-    import csv
     import io
 
+    from crawler.csvsafe import SafeDictWriter
+
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer = SafeDictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     click.echo(buffer.getvalue(), nl=False)
@@ -114,14 +131,19 @@ def _write_csv(rows: list[dict[str, Any]], fields: list[str]) -> None:
 @click.option("--raw", is_flag=True, help="Write the latest version's page as archived (from its WARC record) to stdout.")
 @pass_context
 def show(obj: Context, document_id: int, fmt: str, raw: bool) -> None:
-    """Show one archived report: metadata, versions, attachments and the latest text.
+    """Show one archived report: metadata, the URLs it was found at, versions, attachments, the
+    latest version's sections (heading, where each starts in the text and how long it is) and
+    the latest text.
 
     \b
     Example:
       nianbao show 1
     """
+    from crawler.extract.tables.checks import checks_flag, labelled_tables
     from storage import archive
+    from storage.checks import report_checks
     from storage.db import open_archive
+    from storage.identity import urls_of
 
     sessions = open_archive(obj.database_url)
     if raw:
@@ -152,6 +174,11 @@ def show(obj: Context, document_id: int, fmt: str, raw: bool) -> None:
             "first_seen": _iso(doc.first_seen_at),
             "last_seen": _iso(doc.last_seen_at),
             "attachments": list(latest.attachments or []) if latest else [],
+            # every URL the report was found at (it may have moved), most recently seen first
+            "urls": [
+                {"url": u.url, "first_seen": _iso(u.first_seen_at), "last_seen": _iso(u.last_seen_at)}
+                for u in urls_of(session, doc.id)
+            ],
             "versions": [
                 {
                     "number": v.number,
@@ -162,8 +189,16 @@ def show(obj: Context, document_id: int, fmt: str, raw: bool) -> None:
                 }
                 for v in doc.versions
             ],
+            # the latest version's sections: key, heading, start/end offsets into body_text
+            "sections": _sections_of(latest),
             "body_text": latest.body_text if latest else "",
         }
+        # The latest version's tables 2/3/4 with the form's labels, and every check (the
+        # cross-year one included): passed / failed / not_evaluated, with the failing numbers.
+        tables = getattr(latest, "tables", None) if latest else None
+        record["tables"] = labelled_tables(tables)
+        record["checks"] = report_checks(session, doc.id, tables if isinstance(tables, dict) else None)
+        record["checks_flag"] = checks_flag(tables, [c for c in record["checks"] if c["name"] == "cross_year"])
     if fmt == "json":
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
@@ -174,6 +209,9 @@ def show(obj: Context, document_id: int, fmt: str, raw: bool) -> None:
     click.echo(f"{'attachments':>13}: {len(record['attachments'])}")
     for link in record["attachments"]:
         click.echo(f"{'':>15}{link}")
+    click.echo(f"{'urls':>13}: {len(record['urls'])}")
+    for u in record["urls"]:
+        click.echo(f"{'':>15}{u['url']}  (first seen {u['first_seen']}, last seen {u['last_seen']})")
     click.echo("")
     click.echo(
         render_table(
@@ -181,8 +219,91 @@ def show(obj: Context, document_id: int, fmt: str, raw: bool) -> None:
             [[v["number"], v["content_hash"][:12], v["first_seen"], v["last_seen"], "*" if v["latest"] else ""] for v in record["versions"]],
         )
     )
+    _echo_sections(record)
+    _echo_checks_and_tables(record)
     click.echo("")
     click.echo(record["body_text"])
+
+
+def _sections_of(version: Any) -> list[dict[str, Any]] | None:
+    """The version's stored sections with each one's length (None: never split)."""
+    sections = getattr(version, "sections", None) if version is not None else None
+    if sections is None:
+        return None
+    out = []
+    for section in sections:
+        if not isinstance(section, dict):
+            continue
+        row = {k: section.get(k) for k in ("key", "heading", "start", "end")}
+        if section.get("topic"):
+            row["topic"] = section["topic"]
+        if isinstance(row["start"], int) and isinstance(row["end"], int):
+            row["length"] = row["end"] - row["start"]
+        out.append(row)
+    return out
+
+
+def _echo_sections(record: dict[str, Any]) -> None:
+    """``show``'s sections block: key, heading, offsets and length of each section."""
+    sections = record.get("sections")
+    click.echo("")
+    if sections is None:
+        click.echo(f"{'sections':>13}: - (not split: archived before sections were recorded)")
+        return
+    if not sections:
+        click.echo(f"{'sections':>13}: none (no numbered top-level headings in the text)")
+        return
+    click.echo(f"{'sections':>13}: {len(sections)}")
+    click.echo(
+        render_table(
+            ["key", "heading", "start", "end", "length"],
+            [[s["key"] + (f" ({s['topic']})" if s.get("topic") else ""), s["heading"], s["start"], s["end"],
+              s.get("length", "")] for s in sections],
+            max_width=50,
+        )
+    )
+
+
+def _echo_checks_and_tables(record: dict[str, Any]) -> None:
+    """``show``'s checks block (failed and not evaluated checks in words) and tables 2/3/4."""
+    from crawler.extract.tables.checks import describe_check
+
+    checks = record.get("checks") or []
+    tables = record.get("tables")
+    if not checks and not (tables and (tables.get("table3") or tables.get("table4") or tables.get("table2"))):
+        return
+    click.echo("")
+    flag = record.get("checks_flag") or "-"
+    passed = sum(1 for c in checks if c["status"] == "passed")
+    click.echo(f"{'checks':>13}: {flag} ({passed} of {len(checks)} passed)")
+    for check in checks:
+        if check["status"] != "passed":
+            click.echo(f"{'':>15}{describe_check(check)}")
+    completeness = (tables or {}).get("completeness") or {}
+    for name, info in completeness.items():
+        if isinstance(info, dict) and info.get("status") == "incomplete":
+            click.echo(f"{'':>15}{name}不完整，缺少：{'；'.join(info.get('missing') or [])}")
+    if not tables:
+        return
+    click.echo(f"{'table format':>13}: {tables.get('format') or '-'}")
+    if tables.get("table2"):
+        click.echo("")
+        click.echo("表二 主动公开政府信息情况")
+        click.echo(render_table(["信息内容", "数据"], [
+            [row["label"], "，".join(f"{v['label']} {v['value']}" for v in row["values"])]
+            for row in tables["table2"]
+        ], max_width=80))
+    if tables.get("table3"):
+        click.echo("")
+        click.echo("表三 收到和处理政府信息公开申请情况")
+        click.echo(render_table(["", *tables["table3"]["columns"]],
+                                [[row["label"], *row["values"]] for row in tables["table3"]["rows"]],
+                                max_width=40))
+    if tables.get("table4"):
+        click.echo("")
+        click.echo("表四 政府信息公开行政复议、行政诉讼情况")
+        click.echo(render_table(["", *tables["table4"]["columns"]],
+                                [[row["label"], *row["values"]] for row in tables["table4"]["rows"]]))
 
 
 def _iso(value: Any) -> str | None:
@@ -248,7 +369,9 @@ def stats(obj: Context, sites: tuple[str, ...], from_year: int | None, to_year: 
 
     One row per report and table-3 row (new_requests, carried_over, granted, ... total,
     carried_forward) with the seven columns natural_person ... total, from each report's latest
-    version whose statistics tables were parsed.
+    version whose statistics tables were parsed. The checks column says whether the report's
+    figures add up: ok, failed (a check failed, the cross-year one included) or incomplete
+    (rows of its form are missing, so its checks could not be evaluated).
 
     \b
     Example:
@@ -260,7 +383,8 @@ def stats(obj: Context, sites: tuple[str, ...], from_year: int | None, to_year: 
     sessions = open_archive(obj.database_url)
     with sessions() as session:
         rows = [r.as_dict() for r in table3_rows(session, sites, from_year, to_year, row_keys)]
-    fields = ["site", "site_name", "region", "level", "report_year", "document_id", "version", "format", "row", *COLUMNS]
+    fields = ["site", "site_name", "region", "level", "report_year", "document_id", "version", "format", "checks", "row",
+              *COLUMNS]
     if output:
         import contextlib
 

@@ -5,7 +5,6 @@ They register on the ``cli`` group of :mod:`crawler.cli` when this module is imp
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
@@ -17,6 +16,7 @@ from typing import Any
 import click
 
 from crawler.cli import Context, cli, pass_context
+from crawler.csvsafe import csv_writer
 from crawler.display import render_table, truncate
 from crawler.errors import ConfigError, NianbaoError, StorageError
 
@@ -108,7 +108,7 @@ def monitor(obj: Context, site_keys: tuple[str, ...], as_of: str | None, fmt: st
         click.echo(json.dumps([c.as_dict() for c in cells], ensure_ascii=False, indent=2))
     elif fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv_writer(out)
         writer.writerow(["site_key", "site_name", "report_year", "status", "due", "published", "document_id", "detail"])
         for c in cells:
             d = c.as_dict()
@@ -279,16 +279,17 @@ def scheduler_command(obj: Context, run_now: bool, wall_time: float) -> None:
 # -------------------------------------------------------------------------------- sites list
 
 
-def site_states(database_url: str, site_keys: Sequence[str]) -> dict[str, Any]:
-    """Each site's health for ``nianbao sites list``; empty when the archive cannot be read."""
-    from alerts.health import site_health
+def site_states(database_url: str, site_keys: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each site's health and latest listing for ``nianbao sites list``; empty when the archive
+    cannot be read."""
+    from alerts.health import site_health, site_listings
     from storage.db import open_archive
 
     if database_url.startswith("sqlite:///") and not Path(database_url[len("sqlite:///"):]).exists():
-        return {}  # not crawled yet: do not create an archive just to list the sites
+        return {}, {}  # not crawled yet: do not create an archive just to list the sites
     try:
         sessions = open_archive(database_url)
         with sessions() as session:
-            return site_health(session, list(site_keys))
+            return site_health(session, list(site_keys)), site_listings(session, list(site_keys))
     except StorageError:
-        return {}
+        return {}, {}

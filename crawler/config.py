@@ -39,6 +39,7 @@ from __future__ import annotations
 import codecs
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,7 @@ def load_sites(path: str | Path) -> list[SiteConfig]:
 
 def parse_sites(document: dict[str, Any], source: str = "<sites>") -> list[SiteConfig]:
     """Validate an already-parsed sites document."""
+    _check_control_characters(document, source)
     # [alerts] is read by alerts.settings; [regions."福建省"] groups sites by region prefix.
     unknown_top = set(document) - {"defaults", "sites", "alerts", "regions"}
     if unknown_top:
@@ -179,6 +181,76 @@ def parse_sites(document: dict[str, Any], source: str = "<sites>") -> list[SiteC
         seen.add(site.key)
         sites.append(site)
     return sites
+
+
+# Control characters (C0, DEL, C1: U+0000-U+001F, U+007F-U+009F), line and paragraph separators
+# and bidirectional overrides have no place in a sites file: a NUL breaks every PostgreSQL write
+# of the string, the others garble or disguise one-line output.
+_FORBIDDEN_EXTRA = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _forbidden_character(text: str) -> str | None:
+    for char in text:
+        if unicodedata.category(char) == "Cc" or char in _FORBIDDEN_EXTRA:
+            return char
+    return None
+
+
+def _check_control_characters(document: dict[str, Any], source: str) -> None:
+    """Every string of the file (values and key names, at any depth) is free of control
+    characters; the first one found is a ConfigError naming the file, the site and the key."""
+
+    def walk(value: Any, label: str, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                char = _forbidden_character(key) if isinstance(key, str) else None
+                if char is not None:
+                    under = f" under {_safe(path)}" if path else ""
+                    raise ConfigError(
+                        f"{source}: {label}: the key name '{_safe(key)}'{under}"
+                        f" contains {_describe_character(char)}"
+                    )
+                walk(item, label, name)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, label, f"{path}[{index}]")
+        elif isinstance(value, str):
+            char = _forbidden_character(value)
+            if char is not None:
+                raise ConfigError(f"{source}: {label}: {_safe(path)} contains {_describe_character(char)}")
+
+    for top, value in document.items():
+        if top == "sites" and isinstance(value, list):
+            for number, entry in enumerate(value, start=1):
+                key = entry.get("key") if isinstance(entry, dict) else None
+                clean = isinstance(key, str) and key and _forbidden_character(key) is None
+                walk(entry, f"site '{key}'" if clean else f"site #{number}", "")
+        elif top == "regions" and isinstance(value, dict):
+            for name, table in value.items():
+                char = _forbidden_character(str(name))
+                if char is not None:
+                    raise ConfigError(
+                        f"{source}: the region name '{_safe(name)}' contains {_describe_character(char)}"
+                    )
+                walk(table, f"region '{name}'", "")
+        elif top in ("defaults", "alerts"):
+            walk(value, f"[{top}]", "")
+        else:
+            walk({top: value}, "top level", "")
+
+
+def _describe_character(char: str) -> str:
+    kind = "a control character" if unicodedata.category(char) == "Cc" else "a layout control character"
+    return f"{kind} (U+{ord(char):04X})"
+
+
+def _safe(text: str) -> str:
+    """``text`` with control characters shown as escapes (for one-line messages)."""
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cc" or c in _FORBIDDEN_EXTRA else c
+        for c in str(text)
+    )
 
 
 def _parse_site(entry: dict[str, Any], source: str, number: int) -> SiteConfig:

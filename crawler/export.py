@@ -15,7 +15,6 @@ fetched on or after it.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zlib
@@ -32,6 +31,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.warcwriter import WARCWriter
 
 from crawler.capture.warc import resolve
+from crawler.csvsafe import csv_writer
 from crawler.errors import ConfigError, StorageError
 from storage.models import Document, Site, Version
 from storage.models_capture import Capture
@@ -147,7 +147,7 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, *, bom: bool = False)
     """A header and one line per row (lists joined with ``;``); the row count."""
     if bom:
         out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow(DOCUMENT_COLUMNS)
     count = 0
     for row in rows:

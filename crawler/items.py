@@ -7,6 +7,12 @@ from datetime import datetime
 from typing import Any
 
 
+# Request meta key for an item that rides along on a request and is yielded later (a report
+# waiting for its attachments): it belongs to the response that made the request, so the
+# capture middleware links it to that response's evidence, not to the attachments'.
+CARRIED_ITEM_META = "nianbao_carried_item"
+
+
 @dataclass
 class ReportItem:
     """One fetched annual-report detail page, with what extraction found on it."""
@@ -31,6 +37,9 @@ class ReportItem:
     # Statistics tables (crawler.extract.tables JSON) and whether the report is only images.
     tables: dict[str, Any] | None = None
     image_only: bool = False
+    # The body's sections (crawler.extract.sections.sections_json: key, heading, start, end as
+    # offsets into body_text); None when not computed.
+    sections: list[dict[str, Any]] | None = None
     # Attachments downloaded before the report was yielded (a report whose body is only its
     # attachments): the attachment pipeline reads them into body_text and tables.
     attachment_files: list[AttachmentItem] = field(default_factory=list)
@@ -44,8 +53,11 @@ class PageFailureItem:
     site_key: str
     url: str
     reason: str  # one short line: "HTTP 404", "timeout after 5s", "DNS lookup failed" ...
-    page_kind: str = "report"  # list | report
+    page_kind: str = "report"  # list | report | attachment (a refused attachment link)
     http_status: int | None = None
+    # For a report link: the year its listed title names, so the monitor knows which year the
+    # failure leaves unknown.
+    report_year: int | None = None
 
 
 @dataclass

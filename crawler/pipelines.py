@@ -18,6 +18,8 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.distributed import DISTRIBUTED_SETTING
 from crawler.items import AttachmentItem, PageFailureItem, ReportItem
+from crawler.stopping import archive_writer
+from spiders.annual_reports import LISTING_STAT
 from storage import archive
 from storage.db import shared_archive
 
@@ -43,6 +45,7 @@ class ArchivePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
+    @archive_writer  # an item the archive cannot record stops the crawl (crawler/stopping.py)
     def process_item(self, item: Any) -> Any:
         stats = self.crawler.stats
         if isinstance(item, ReportItem):
@@ -77,4 +80,8 @@ class ArchivePipeline:
                 failed=list_pages == 0,
                 # Distributed workers each crawl part of a site: their pages add up.
                 accumulate=bool(self.crawler.settings.get(DISTRIBUTED_SETTING)),
+                listing=stats.get_value(LISTING_STAT),
+                # Closed by Ctrl-C/SIGTERM or by nianbao stopping the crawl (crawler/stopping.py):
+                # what it saw says nothing about the site.
+                interrupted=reason == "shutdown",
             )

@@ -26,21 +26,42 @@ RETRY_TIMES = 2
 # Bureau pages are small; a report PDF can be big, but nothing legitimate is 64 MiB.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+# Longest Retry-After (seconds) a crawl waits for; a server asking more is recorded as
+# rate-limited for that page and the crawl goes on (crawler/ratelimit.py).
+NIANBAO_RETRY_AFTER_MAX = 300
 REDIRECT_MAX_TIMES = 5
 METAREFRESH_ENABLED = True
 
 DEPTH_LIMIT = 8
 DEPTH_PRIORITY = 0
 
+# Only http(s) is ever fetched: a report page linking file:///dev/zero or an s3:// URL must not
+# make the crawler read local files or other stores (crawler/guard.py refuses them too).
+DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
+# Checks every DNS answer (and literal address) against the guard at connect time, IPv4 and IPv6.
+TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
+
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
-    # After RedirectMiddleware (600) has produced the redirected request, before it is sent.
-    "crawler.middlewares.PrivateRedirectGuard": 650,
+    # The one gate to the network (crawler/guard.py): every request and redirect hop passes it
+    # after DefaultHeadersMiddleware (400) and before RetryMiddleware (550) sees its errors.
+    "crawler.middlewares.OutgoingRequestGuard": 560,
+    # A 429/503 with Retry-After holds the whole host that long (up to NIANBAO_RETRY_AFTER_MAX);
+    # sees responses before RetryMiddleware (550), so a too-long wait is a failure, not a retry.
+    "crawler.ratelimit.RetryAfterMiddleware": 555,
+    # Puts DOWNLOAD_MAXSIZE on each request so a download cut off for its size names the limit.
+    "crawler.failures.FailureContextMiddleware": 545,
     # Next to the downloader: WARC evidence of every exchange, conditional re-crawls.
     "crawler.capture.middleware.CaptureMiddleware": 950,
+    # Scrapy's redirect middlewares, in their places, refusing with a reason the redirects that
+    # used to make a page vanish silently: off the site, loops, too many (crawler/redirects.py).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.redirects.RedirectOutcomeMiddleware": 600,
+    "crawler.redirects.MetaRefreshOutcomeMiddleware": 580,
 }
 SPIDER_MIDDLEWARES = {
     # Items get the id of the capture their page came from.
@@ -59,6 +80,9 @@ EXTENSIONS = {
     "crawler.progress.ProgressExtension": 500,
     # Switches itself off unless the crawl is distributed (crawler/distributed.py).
     "crawler.distributed.SharedQueueKeepAlive": 510,
+    # An item the archive cannot record (database gone, disk full) stops the crawl
+    # (crawler/stopping.py) instead of being logged while the crawl goes on.
+    "crawler.stopping.ArchiveFailureExtension": 520,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -17,9 +17,10 @@ from crawler.capture.middleware import capture_failure, prepare_capture
 from crawler.capture.warc import WarcWriteError
 from crawler.config import SiteConfig
 from crawler.distributed import CrawlNights, NightPlan, connect, night_of, site_overrides, worker_id
-from crawler.errors import ConfigError
+from crawler.errors import ConfigError, StorageError
 from crawler.pipelines import DATABASE_SETTING, RUN_ID_SETTING
 from crawler.runner import CrawlResult, build_settings, crawl_in_process, result_of_run
+from crawler.stopping import archive_failure
 from storage import archive
 from storage.db import open_archive
 
@@ -27,10 +28,14 @@ from storage.db import open_archive
 def enqueue_night(
     sites: Sequence[SiteConfig], database_url: str, redis_url: str, *, night: str | None = None
 ) -> NightPlan:
-    """Start a night's crawl run and publish its sites for workers to take."""
+    """Start a night's crawl run and publish its sites for workers to take (first closing, as
+    ``abandoned``, runs that dead ``nianbao crawl`` processes left running)."""
+    from crawler.leases import close_abandoned_runs
+
     nights = CrawlNights(connect(redis_url))
     night = night or night_of()
     sessions = open_archive(database_url)
+    close_abandoned_runs(sessions)
     with sessions() as session, session.begin():
         for site in sites:
             archive.sync_site(session, site)
@@ -76,4 +81,8 @@ def run_worker(
             archive.finish_run(session, plan.run_id)
     if capture_failure():  # the WARC evidence could not be written: this worker was stopped
         raise WarcWriteError(f"worker on crawl run {plan.run_id} stopped: {capture_failure()}")
+    if archive_failure():  # the archive could not record an item: this worker was stopped
+        raise StorageError(
+            f"worker on crawl run {plan.run_id} stopped: the archive could not be written: {archive_failure()}"
+        )
     return result_of_run(database_url, plan.run_id)

@@ -4,6 +4,16 @@ It is driven entirely by a :class:`~crawler.config.SiteConfig`: the site's famil
 item links and further list pages, a title filter keeps annual reports only, and the detail
 page goes through the pure extraction functions. The spider yields items and requests only;
 persistence is the pipelines' job, and failures become :class:`PageFailureItem` items.
+
+While it reads the column the spider keeps a :class:`~storage.listing.ListingRecord` of the list
+pages it planned, fetched and failed to fetch, published in the crawl's stats under
+:data:`LISTING_STAT` for the archive pipeline to store when the site's crawl closes: the monitor
+trusts the absence of a report only when that record says the listing was read completely.
+
+When a column's first page shows no pager at all (a template no adapter knows), the spider
+probes ``index_1.html``, ``index_2.html`` … one after the other, and stops at the first 404/410
+(the column's end, not a failure) or at a page that lists nothing new (sites that answer any
+unknown page with the first one).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from twisted.python.failure import Failure
 from crawler.config import SiteConfig
 from crawler.extract import extract_detail_from_bytes, report_year_from_title
 from crawler.extract.decode import decode_html
+from crawler.extract.sections import sections_json
 from crawler.failures import describe_failure
 from crawler.items import PageFailureItem, ReportItem
 from spiders.attachments import (
@@ -29,10 +40,16 @@ from spiders.attachments import (
     body_is_only_attachments,
     chain_attachments,
 )
-from spiders.families import ListPage, adapter_for
+from spiders.families import ListPage, ListPageRequest, adapter_for, probe_url
+from storage.listing import ListingRecord
 
 LIST = "list"
 REPORT = "report"
+LISTING_STAT = "nianbao/listing"
+# Probing stops here at the latest; the per-site page budget applies too.
+MAX_PROBED_PAGES = 200
+# Answers that end a probe: the column has no such page.
+END_OF_COLUMN_STATUSES = (404, 410)
 
 
 def is_report_title(title: str, pattern: re.Pattern[str]) -> bool:
@@ -58,27 +75,71 @@ class AnnualReportSpider(scrapy.Spider):
         self.allowed_domains = sorted(site.allowed_hosts)
         self.adapter = adapter_for(site.family)
         self.report_pattern = re.compile(site.report_link_pattern)
+        self.listing = ListingRecord()
+        # Per column: the link sets of the pages read, to notice a probe that repeats a page.
+        self._page_signatures: dict[str, set[frozenset[str]]] = {}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.crawler.stats.set_value(LISTING_STAT, self.listing)
         urls = self.start_url_source() if self.start_url_source is not None else self.site.list_urls
         for url in urls:
-            yield self._list_request(url)
+            self.listing.add_column(url)
+            self.listing.plan(url, url, 1, url)
+            yield self._list_request(ListPageRequest(url, 1), column=url, start=True)
 
     def parse_list(self, response: Response) -> Iterator[scrapy.Request]:
-        self.crawler.stats.inc_value("nianbao/list_pages")
+        meta = response.meta
+        key = meta.get("listing_key", response.url)
+        column = meta.get("column", response.url)
+        probe = meta.get("probe")
         decoded = decode_html(response.body, _content_type(response), self.site.encoding)
         page = ListPage(url=response.url, text=decoded.text, selectors=dict(self.site.selectors))
-        for link in self.adapter.links(page):
+        links = self.adapter.links(page)
+        signature = frozenset(link.url for link in links)
+        seen = self._page_signatures.setdefault(column, set())
+        if probe is not None and (not signature or signature in seen):
+            # Past the column's end on a site that answers unknown pages anyway.
+            self.listing.drop(key)
+            self.listing.declare(column, probe - 1)
+            return
+        seen.add(signature)
+        self.listing.mark_fetched(key)
+        self.crawler.stats.inc_value("nianbao/list_pages")
+        for link in links:
             if is_report_title(link.title, self.report_pattern):
                 self.crawler.stats.inc_value("nianbao/report_links")
+                year = report_year_from_title(link.title)
+                if year is not None:
+                    self.listing.add_year(year)
                 yield scrapy.Request(
                     link.url,
                     callback=self.parse_report,
                     errback=self.on_error,
-                    meta={"page_kind": REPORT, "list_title": link.title},
+                    meta={"page_kind": REPORT, "list_title": link.title, "list_year": year},
                 )
-        for url in self.adapter.next_pages(page):
-            yield self._list_request(url)
+        pagination = self.adapter.pagination(page)
+        if pagination.expected is not None:
+            self.listing.declare(column, pagination.expected)
+        for number, reason in pagination.unreachable:
+            self.listing.mark_unreachable(column, number, reason)
+        for request in pagination.pages:
+            if self.listing.plan(request.key, column, request.number, request.url):
+                yield self._list_request(request, column=column)
+        if probe is not None:  # page ``probe`` is index_{probe-1}: ask for index_{probe}
+            yield from self._probe(response.url, column, probe)
+        elif meta.get("column_start") and pagination.declares_nothing:
+            yield from self._probe(response.url, column, 1)
+
+    def _probe(self, url: str, column: str, number: int) -> Iterator[scrapy.Request]:
+        """Ask for the column's page ``index_{number}.html`` (page ``number + 1``)."""
+        if number > MAX_PROBED_PAGES:
+            return
+        target = probe_url(url, number)
+        if target is None or target == url:
+            self.listing.declare(column, number)  # not an index-style URL: one page
+            return
+        if self.listing.plan(target, column, number + 1, target):
+            yield self._list_request(ListPageRequest(target, number + 1), column=column, probe=number + 1)
 
     def parse_report(self, response: Response) -> Iterator[ReportItem | PageFailureItem]:
         self.crawler.stats.inc_value("nianbao/report_pages")
@@ -112,6 +173,7 @@ class AnnualReportSpider(scrapy.Spider):
             url=response.url,
             tables=fields.tables,
             image_only=fields.image_only,
+            sections=sections_json(fields.body_text),
             title=title,
             index_no=fields.index_no,
             publisher=fields.publisher,
@@ -143,8 +205,17 @@ class AnnualReportSpider(scrapy.Spider):
             )
             for url in item.attachments
         ]
-        if requests and body_is_only_attachments(fields):
-            yield chain_attachments(item, requests)
+        # An image-only body (图片版): its images are the report's pages, read by OCR like a
+        # scanned attachment -- fetched first, with the attachments, and the report yielded last.
+        images = [
+            attachment_request(
+                url, item.site_key, item.url, None,
+                callback=self.parse_attachment, errback=self.on_attachment_error,
+            )
+            for url in getattr(fields, "images", []) if url not in item.attachments
+        ]
+        if images or (requests and body_is_only_attachments(fields)):
+            yield chain_attachments(item, images + requests)
             return
         yield item
         yield from requests
@@ -159,10 +230,18 @@ class AnnualReportSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[PageFailureItem]:
         request = failure.request  # type: ignore[attr-defined]
-        page_kind = request.meta.get("page_kind", REPORT)
-        reason, status = describe_failure(
-            failure, timeout=request.meta.get("download_timeout")
-        )
+        meta = request.meta
+        page_kind = meta.get("page_kind", REPORT)
+        reason, status = describe_failure(failure, timeout=meta.get("download_timeout"))
+        if page_kind == LIST:
+            key = meta.get("listing_key", request.url)
+            probe = meta.get("probe")
+            if probe is not None and status in END_OF_COLUMN_STATUSES:
+                # The probe went past the last page: the column's end, not a failure.
+                self.listing.drop(key)
+                self.listing.declare(meta.get("column", request.url), probe - 1)
+                return
+            self.listing.mark_failed(key, reason)
         self.crawler.stats.inc_value(f"nianbao/failed_{page_kind}_pages")
         yield PageFailureItem(
             site_key=self.site.key,
@@ -170,12 +249,28 @@ class AnnualReportSpider(scrapy.Spider):
             reason=reason,
             page_kind=page_kind,
             http_status=status,
+            report_year=meta.get("list_year") if page_kind == REPORT else None,
         )
 
-    def _list_request(self, url: str) -> scrapy.Request:
-        return scrapy.Request(
-            url, callback=self.parse_list, errback=self.on_error, meta={"page_kind": LIST}
-        )
+    def _list_request(
+        self, page: ListPageRequest, *, column: str, start: bool = False, probe: int | None = None
+    ) -> scrapy.Request:
+        meta = {
+            "page_kind": LIST,
+            "listing_key": page.key,
+            "column": column,
+            "column_start": start,
+            # The depth limit counts links from the list, not pages of the list.
+            "depth_reset": True,
+        }
+        if probe is not None:
+            meta["probe"] = probe
+        if page.form is not None:
+            return scrapy.FormRequest(
+                page.url, formdata=dict(page.form), callback=self.parse_list,
+                errback=self.on_error, meta=meta,
+            )
+        return scrapy.Request(page.url, callback=self.parse_list, errback=self.on_error, meta=meta)
 
 
 def _content_type(response: Response) -> str | None:

@@ -8,7 +8,9 @@ carried along in the request meta, and the report is yielded last with their byt
 ``attachment_files``, so its text and tables come from them before it is recorded.
 
 Attachments may live on other hosts (file servers, CDNs): the requests are ``dont_filter`` so
-neither the offsite filter nor the duplicate filter drops them; ``DOWNLOAD_MAXSIZE`` caps them.
+neither the offsite filter nor the duplicate filter drops them; ``DOWNLOAD_MAXSIZE`` caps them,
+and the outgoing-request guard (:mod:`crawler.guard`) refuses non-http(s) URLs and non-public
+addresses that are not the site's own origins, as for every other request.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from twisted.python.failure import Failure
 
 from crawler.extract.detail import MIN_TEXT_CHARS, own_text_chars
 from crawler.failures import describe_failure
-from crawler.items import AttachmentItem, ReportItem
+from crawler.guard import RefusedRequest
+from crawler.capture.middleware import META_CAPTURE_ID
+from crawler.items import CARRIED_ITEM_META, AttachmentItem, PageFailureItem, ReportItem
 
 __all__ = [
     "ATTACHMENT",
@@ -68,13 +72,20 @@ def attachment_request(
 
 
 def chain_attachments(item: ReportItem, requests: list[scrapy.Request]) -> scrapy.Request:
-    """The first request of the chain; the report rides along and comes out after the last."""
+    """The first request of the chain; the report rides along and comes out after the last.
+
+    The rest of the chain rides along as (URL, link text) pairs, not as requests: a request's
+    meta must stay serializable (distributed crawls keep their queue in Redis), and a request
+    with a callback inside another's meta is not.
+    """
     first, rest = requests[0], requests[1:]
-    first.meta[_CHAIN] = (item, rest)
+    first.meta[_CHAIN] = (item, [(r.url, r.meta.get("link_text")) for r in rest])
+    first.meta[CARRIED_ITEM_META] = item  # the report page's evidence is the report's
     return first
 
 
-def _continue(meta: dict[str, Any], attachment: AttachmentItem) -> Iterator[Any]:
+def _continue(request: scrapy.Request, attachment: AttachmentItem) -> Iterator[Any]:
+    meta = request.meta
     chain = meta.get(_CHAIN)
     if chain is None:
         yield attachment
@@ -82,8 +93,12 @@ def _continue(meta: dict[str, Any], attachment: AttachmentItem) -> Iterator[Any]
     item, rest = chain
     item.attachment_files.append(attachment)
     if rest:
-        following = rest[0]
-        following.meta[_CHAIN] = (item, rest[1:])
+        (url, link_text), remaining = rest[0], rest[1:]
+        following = attachment_request(
+            url, meta["site_key"], meta["report_url"], link_text,
+            callback=request.callback, errback=request.errback,
+        )
+        following.meta[_CHAIN] = (item, remaining)
         yield following
     else:
         yield item
@@ -100,13 +115,22 @@ def attachment_downloaded(response: Response) -> Iterator[Any]:
         body=response.body,
         content_type=content_type.decode("latin-1") if content_type else None,
         http_status=response.status,
+        # A chained attachment is never yielded itself, so the capture middleware cannot link
+        # it: it takes its evidence from the response here.
+        capture_id=meta.get(META_CAPTURE_ID),
     )
-    yield from _continue(meta, attachment)
+    yield from _continue(response.request, attachment)
 
 
 def attachment_failed(failure: Failure) -> Iterator[Any]:
+    """The failed attachment, recorded on its link; a link the guard refused to fetch
+    (:class:`~crawler.guard.RefusedRequest`) is recorded on the crawl run's failures as well."""
     request = failure.request  # type: ignore[attr-defined]
     reason, status = describe_failure(failure, timeout=request.meta.get("download_timeout"))
+    if isinstance(failure.value, RefusedRequest):
+        yield PageFailureItem(
+            site_key=request.meta["site_key"], url=request.url, reason=reason, page_kind=ATTACHMENT
+        )
     attachment = AttachmentItem(
         site_key=request.meta["site_key"],
         report_url=request.meta["report_url"],
@@ -115,4 +139,4 @@ def attachment_failed(failure: Failure) -> Iterator[Any]:
         http_status=status,
         error=reason,
     )
-    yield from _continue(request.meta, attachment)
+    yield from _continue(request, attachment)

@@ -17,11 +17,11 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -30,6 +30,7 @@ from crawler.config import SiteConfig
 from crawler.errors import StorageError
 from crawler.items import PageFailureItem, ReportItem
 from storage.db import describe_error
+from storage.listing import ListingRecord
 from storage.models import (
     COUNTERS,
     PAGE_KINDS,
@@ -42,11 +43,14 @@ from storage.models import (
     Version,
     utcnow,
 )
+from storage import identity
+from storage.models_identity import DocumentUrl
 from storage.normalize import content_hash
 from storage.search import index_new_version, mark_latest
 
 __all__ = [
     "RecordOutcome",
+    "abandon_stale_runs",
     "finish_run",
     "finish_site_crawl",
     "get_document",
@@ -145,7 +149,10 @@ def start_run(session: Session, site_keys: Sequence[str]) -> CrawlRun:
 def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutcome:
     """Archive one fetched report; see :class:`RecordOutcome` for the possible results.
 
-    The document is found or created by (site, URL). The body is compared by
+    The document is found by :func:`storage.identity.find_document` -- one of its URLs, else its
+    索引号, else report year and title, else the content of a substantial body, so a report that
+    moved to a new URL stays one document -- or created; the URL is added to the document's
+    URLs and becomes its canonical ``url`` when this is its most recent fetch. The body is compared by
     :func:`~storage.normalize.content_hash`: a hash the document already has is ``UNCHANGED``
     (and if it is an older version -- the page reverted -- that version becomes the latest
     again); otherwise a version with the next number is added. The document's metadata columns
@@ -168,23 +175,45 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
         "missing_fields": list(item.missing_fields),
     }
 
-    _insert_ignore(
-        session,
-        Document,
-        site_id=site.id,
-        url=item.url,
-        first_seen_at=seen_at,
-        last_seen_at=seen_at,
-        last_run_id=run_id,
-        **metadata,
-    )
+    # Which document this report is (storage.identity): a URL already known is the fast path;
+    # a new URL is a moved report or a new one, decided under the site's lock so that two writers
+    # finding the same report at once make one document between them.
+    document_id = identity.document_by_url(session, site.id, item.url)
+    if document_id is None:
+        identity.lock_site(session, site.id)
+        report = identity.ReportIdentity.of(
+            url=item.url,
+            index_no=item.index_no,
+            report_year=item.report_year,
+            title=title,
+            body_text=item.body_text,
+            content_hash=digest,
+        )
+        match = identity.find_document(session, site.id, report)
+        if match is not None:
+            document_id = match.document_id
+        else:
+            _insert_ignore(
+                session,
+                Document,
+                site_id=site.id,
+                url=item.url,
+                first_seen_at=seen_at,
+                last_seen_at=seen_at,
+                last_run_id=run_id,
+                **metadata,
+            )
+            document_id = session.scalar(
+                select(Document.id).where(Document.site_id == site.id, Document.url == item.url)
+            )
     document = session.scalars(
         select(Document)
-        .where(Document.site_id == site.id, Document.url == item.url)
+        .where(Document.id == document_id)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if document is None:  # only possible above READ COMMITTED isolation
         raise StorageError(f"report {item.url}: the document row could not be read back")
+    _remember_url(session, document, item.url, seen_at)
 
     version = _version_by_hash(session, document.id, digest)
     if version is None:
@@ -206,6 +235,8 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
             "tables": item.tables,
             "has_tables": bool(item.tables and item.tables.get("format") in ("2019", "2021")),
             "image_only": bool(item.image_only),
+            # the body's sections as the extraction found them (offsets into body_text)
+            "sections": list(item.sections) if item.sections is not None else None,
             "capture_id": item.capture_id,  # the WARC evidence of this content
             "first_seen_at": seen_at,
             "last_seen_at": seen_at,
@@ -227,6 +258,10 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
     for name, value in metadata.items():
         if getattr(document, name) != value:
             setattr(document, name, value)
+    # The canonical URL is the one the report was fetched at most recently (a URL of this very
+    # document, so no other document of the site has it).
+    if document.url != item.url and seen_at >= document.last_seen_at:
+        document.url = item.url
     document.last_seen_at = max(document.last_seen_at, seen_at)
     document.last_run_id = run_id
     if document.latest_version_id != version.id:
@@ -256,6 +291,7 @@ def record_failure(session: Session, run_id: int, item: PageFailureItem) -> None
             page_kind=item.page_kind,
             reason=item.reason,
             http_status=item.http_status,
+            report_year=item.report_year,
             created_at=utcnow(),
         )
     )
@@ -272,54 +308,93 @@ def finish_site_crawl(
     finish_reason: str,
     failed: bool,
     accumulate: bool = False,
+    listing: ListingRecord | None = None,
+    interrupted: bool = False,
 ) -> SiteCrawl:
-    """Close one site's part of a run: ``ok`` or ``failed``, with its page count and reason.
+    """Close one site's part of a run: ``ok`` or ``failed``, with its page count and reason,
+    and how it read the column (``listing``; stopped early unless ``finish_reason`` is
+    ``finished``).
 
     With ``accumulate`` (distributed crawls, where several workers each crawl part of a site)
-    the pages add up and one worker that reached the site's column makes the site ``ok``.
+    the pages add up, one worker that reached the site's column makes the site ``ok``, and the
+    workers' listings are merged.
+
+    ``interrupted``: the crawl was stopped before its end (Ctrl-C, SIGTERM, or nianbao itself
+    unable to go on): the status is ``interrupted`` -- not evidence about the site -- whatever
+    it fetched (in a distributed crawl, unless another worker made the site ``ok`` or
+    ``failed``).
     """
     site = _site_by_key(session, site_key)
     _require_run(session, run_id)
     crawl = _site_crawl(session, run_id, site.id)
+    if listing is not None and finish_reason != "finished":
+        listing = ListingRecord.from_json(listing.to_json())
+        listing.stopped = finish_reason
+    status = "interrupted" if interrupted else "failed" if failed else "ok"
     if accumulate:
         session.refresh(crawl, with_for_update=True)
-        crawl.status = "ok" if not failed or crawl.status == "ok" else "failed"
+        statuses = {status, crawl.status}
+        crawl.status = "ok" if "ok" in statuses else "failed" if "failed" in statuses else status
         crawl.pages = crawl.pages + pages
+        if listing is not None and crawl.listing is not None:
+            listing = ListingRecord.from_json(crawl.listing).merge(listing)
     else:
-        crawl.status = "failed" if failed else "ok"
+        crawl.status = status
         crawl.pages = pages
+    if listing is not None:
+        _set_listing(crawl, listing)
     crawl.finish_reason = finish_reason
     crawl.finished_at = utcnow()
     session.flush()
     return crawl
 
 
+def _set_listing(crawl: SiteCrawl, listing: ListingRecord) -> None:
+    crawl.listing = listing.to_json()
+    crawl.list_pages_expected = listing.expected
+    crawl.list_pages_fetched = listing.fetched_count
+    crawl.list_pages_failed = listing.failed_count
+    crawl.listing_complete = listing.complete
+    crawl.listed_oldest_year = listing.oldest_year
+    crawl.listed_newest_year = listing.newest_year
+
+
 @_storage_errors
-def finish_run(session: Session, run_id: int, *, interrupted: bool = False) -> CrawlRun:
+def finish_run(
+    session: Session, run_id: int, *, interrupted: bool = False, failure: str | None = None
+) -> CrawlRun:
     """Close a run: sum its site counters into the totals and set its final status.
 
-    The status is ``interrupted`` when asked, else ``failed`` when any site failed, else
-    ``finished``. A site crawl still ``running`` at this point never finished: it is marked
-    ``failed`` with the reason ``interrupted`` or ``did not finish``.
+    ``interrupted``: a signal (Ctrl-C, SIGTERM) stopped the crawl. ``failure``: nianbao itself
+    could not go on (the WARC files or the archive could not be written), and why.
+
+    The status is ``failed`` on a ``failure``, else ``interrupted`` when asked, else ``failed``
+    when any site failed, else ``finished``. A site crawl still ``running`` at this point never
+    finished: after a signal or a failure it is ``interrupted`` (reason ``interrupted``, or the
+    failure), otherwise ``failed`` with the reason ``did not finish``. On a failure, site crawls
+    the stop closed early (``interrupted``) get the failure as their reason. Interrupted site
+    crawls say nothing about their sites: the monitor does not assess them.
     """
     run = _require_run(session, run_id)
     now = utcnow()
-    crawls = session.scalars(
-        select(SiteCrawl)
-        .where(SiteCrawl.run_id == run_id)
-        .execution_options(populate_existing=True)
-    ).all()
+    crawls = _run_crawls(session, run_id)
+    stopped = f"stopped: {failure}" if failure else None
     for crawl in crawls:
         if crawl.status == "running":
-            crawl.status = "failed"
-            crawl.finish_reason = crawl.finish_reason or (
-                "interrupted" if interrupted else "did not finish"
-            )
+            if interrupted or failure:
+                crawl.status = "interrupted"
+                crawl.finish_reason = stopped or "interrupted"
+            else:
+                crawl.status = "failed"
+                crawl.finish_reason = crawl.finish_reason or "did not finish"
             crawl.finished_at = now
-    for counter in COUNTERS:
-        setattr(run, counter, sum(getattr(crawl, counter) for crawl in crawls))
+        elif stopped and crawl.status == "interrupted":
+            crawl.finish_reason = stopped
+    _sum_counters(run, crawls)
     run.finished_at = now
-    if interrupted:
+    if failure:
+        run.status = "failed"
+    elif interrupted:
         run.status = "interrupted"
     elif any(crawl.status == "failed" for crawl in crawls):
         run.status = "failed"
@@ -327,6 +402,56 @@ def finish_run(session: Session, run_id: int, *, interrupted: bool = False) -> C
         run.status = "finished"
     session.flush()
     return run
+
+
+@_storage_errors
+def abandon_stale_runs(
+    session: Session, lease_states: Mapping[int, str | None], *, now: datetime | None = None
+) -> list[CrawlRun]:
+    """Close as ``abandoned`` the runs still ``running`` whose process died; the runs closed.
+
+    ``lease_states`` maps a run id to None while a live lease holds the run (its crawl is still
+    going in some process), else to why it is stale, e.g. ``process died (lease expired)``
+    (:func:`crawler.leases.run_lease_states`). Only runs with a reason are closed: their site
+    crawls still ``running`` become ``abandoned`` with that reason (not evidence about their
+    sites), and the run's totals are summed as :func:`finish_run` does.
+    """
+    stale = {run_id: why for run_id, why in lease_states.items() if why is not None}
+    if not stale:
+        return []
+    now = now or utcnow()
+    runs = session.scalars(
+        select(CrawlRun)
+        .where(CrawlRun.id.in_(list(stale)), CrawlRun.status == "running")
+        .order_by(CrawlRun.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for run in runs:
+        crawls = _run_crawls(session, run.id)
+        for crawl in crawls:
+            if crawl.status == "running":
+                crawl.status = "abandoned"
+                crawl.finish_reason = stale[run.id]
+                crawl.finished_at = now
+        _sum_counters(run, crawls)
+        run.status = "abandoned"
+        run.finished_at = now
+    session.flush()
+    return list(runs)
+
+
+def _run_crawls(session: Session, run_id: int) -> Sequence[SiteCrawl]:
+    return session.scalars(
+        select(SiteCrawl)
+        .where(SiteCrawl.run_id == run_id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def _sum_counters(run: CrawlRun, crawls: Sequence[SiteCrawl]) -> None:
+    for counter in COUNTERS:
+        setattr(run, counter, sum(getattr(crawl, counter) for crawl in crawls))
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -493,6 +618,34 @@ def _increment(session: Session, run_id: int, site_id: int, **counters: int) -> 
             {getattr(SiteCrawl, name): getattr(SiteCrawl, name) + n for name, n in counters.items()}
         )
         .execution_options(synchronize_session="fetch")
+    )
+
+
+def _remember_url(session: Session, document: Document, url: str, seen_at: datetime) -> None:
+    """Add ``url`` to the document's URLs, or move its first/last seen times to ``seen_at``."""
+    inserted = _insert_ignore(
+        session,
+        DocumentUrl,
+        document_id=document.id,
+        site_id=document.site_id,
+        url=url,
+        first_seen_at=seen_at,
+        last_seen_at=seen_at,
+    )
+    if inserted:
+        return
+    session.execute(
+        update(DocumentUrl)
+        .where(
+            DocumentUrl.site_id == document.site_id,
+            DocumentUrl.url == url,
+            or_(DocumentUrl.last_seen_at < seen_at, DocumentUrl.first_seen_at > seen_at),
+        )
+        .values(
+            last_seen_at=case((DocumentUrl.last_seen_at < seen_at, seen_at), else_=DocumentUrl.last_seen_at),
+            first_seen_at=case((DocumentUrl.first_seen_at > seen_at, seen_at), else_=DocumentUrl.first_seen_at),
+        )
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from storage.archive import _insert_ignore, _storage_errors
 from storage.models import Document, Site, utcnow
 from storage.models_extraction import Attachment, AttachmentLink
+from storage.models_identity import DocumentUrl
 from storage.search import refresh_attachments
 
 __all__ = ["Attachment", "attachments_of_version", "find_attachment", "link_attachment", "record_attachment"]
@@ -73,7 +74,9 @@ def link_attachment(
     document = session.scalars(
         select(Document)
         .join(Site, Document.site_id == Site.id)
-        .where(Site.key == site_key, Document.url == report_url)
+        # any of the document's URLs: a report found at two URLs is one document (storage.identity)
+        .join(DocumentUrl, DocumentUrl.document_id == Document.id)
+        .where(Site.key == site_key, DocumentUrl.url == report_url)
         .with_for_update(of=Document, key_share=True)
         .execution_options(populate_existing=True)
     ).one_or_none()

@@ -1,7 +1,8 @@
 """The archive's tables, as typed SQLAlchemy 2.0 models.
 
-Site -> Document (one report: site + URL) -> Version (one distinct normalized body), and the
-bookkeeping of crawls: CrawlRun -> SiteCrawl (per site) and CrawlError (per failed page).
+Site -> Document (one report of a site, at one or more URLs) -> Version (one distinct normalized
+body), and the bookkeeping of crawls: CrawlRun -> SiteCrawl (per site) and CrawlError (per failed
+page).
 
 The schema itself is created by the Alembic migration in ``storage/migrations`` (see
 :func:`storage.db.migrate`); a test checks that the migration and these models agree, so a change
@@ -69,7 +70,8 @@ NAMING_CONVENTION = {
 RUN_STATUSES = ("running", "finished", "failed", "interrupted", "abandoned")
 # A site crawl that was interrupted or abandoned is not evidence about the site.
 SITE_CRAWL_STATUSES = ("running", "ok", "failed", "interrupted", "abandoned")
-PAGE_KINDS = ("list", "report")
+# attachment: an attachment link the crawl refused to fetch (crawler/guard.py; 0009).
+PAGE_KINDS = ("list", "report", "attachment")
 
 #: Primary and foreign key type: BIGINT, but INTEGER on SQLite so the key autoincrements.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
@@ -144,7 +146,9 @@ class Site(Base):
 
 
 class Document(Base):
-    """One annual report: a site and a canonical URL. Its content lives in :class:`Version` rows.
+    """One annual report of a site. Its content lives in :class:`Version` rows; ``url`` is where it
+    was fetched most recently, and every URL it was found at is a
+    :class:`~storage.models_identity.DocumentUrl` (which report a fetch is: :mod:`storage.identity`).
 
     The metadata columns mirror the latest fetch; each version keeps the metadata it was first
     seen with.
@@ -223,6 +227,10 @@ class Version(Base):
     tables: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     has_tables: Mapped[bool] = mapped_column(Boolean, default=False)
     image_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The body's sections (crawler.extract.sections): [{key, heading, start, end}] with character
+    # offsets into body_text, keys overview … other (post-2019) or part1 … (earlier reports, with
+    # a topic where one applies); [] when the text has no headings, None when never computed.
+    sections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_run_id: Mapped[int | None] = mapped_column(
@@ -342,3 +350,4 @@ from storage import models_extraction  # noqa: E402,F401  (attachments; issue 3)
 from storage import models_monitoring  # noqa: E402,F401  (leases, health, alerts; issue 5)
 from storage import models_capture  # noqa: E402,F401  (captures, URL states; issue 4)
 from storage import models_search  # noqa: E402,F401  (search index; issue 6)
+from storage import models_identity  # noqa: E402,F401  (every URL of a document; issue 11)

@@ -43,6 +43,8 @@ ALERT_KINDS = (
     "listing_broken",
     "report_changed",
     "report_removed",
+    # One-off notice: a report's statistics tables fail their checks or are incomplete.
+    "report_checks",
 )
 # open: the condition holds; resolved: it stopped holding (announced once); notice: a one-off
 # message (late, changed) that never repeats nor resolves.
@@ -155,6 +157,10 @@ class AlertOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # Digests of the targets that already accepted this message: a retry skips them.
     delivered_to: Mapped[list[str]] = mapped_column(default=list)
+    # The sender delivering the message right now (alerts.delivery claims it with one
+    # conditional UPDATE); the claim lapses at claimed_until, so a crashed sender's is taken over.
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
 
     alert: Mapped[Alert | None] = relationship()
 

@@ -39,16 +39,17 @@ import math
 import re
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, column, func, select, table, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, column, delete, func, select, table, text, update
+from sqlalchemy.orm import Session, load_only
 
 from storage.models import Document, Site, Version, utcnow
 from storage.models_search import FTS_TABLE, SIGNATURE_BITS, SearchEntry
+from storage.sections import SectionFilter, parse_section_filter
 
 __all__ = [
     "FTS5_DDL",
@@ -69,6 +70,7 @@ __all__ = [
     "query_phrases",
     "refresh_attachments",
     "reindex_missing",
+    "remove_entries",
     "reindex_version",
     "search",
     "signature",
@@ -485,6 +487,39 @@ def reindex_version(session: Session, version_id: int) -> None:
     _write_many(session, [_entry_of(session, row, latest)])
 
 
+def remove_entries(session: Session, version_ids: Sequence[int]) -> None:
+    """Take versions out of the index (their entries, and on SQLite their FTS5 rows), before the
+    versions themselves go (migration 0008 merging duplicate documents).
+
+    As in :func:`reindex_version`, a contentless FTS5 row is deleted by handing back the tokens
+    it was written with, recomputed from the version and the attachments on its entry. Only
+    named columns are read, so a migration can call this under a later schema's models.
+    """
+    ids = list(dict.fromkeys(version_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        for version_id in ids:
+            entry = session.execute(
+                select(SearchEntry.sort_key, SearchEntry.attachment_ids).where(SearchEntry.version_id == version_id)
+            ).one_or_none()
+            row = _version_row(session, version_id)
+            if entry is None or row is None:
+                continue
+            old = _tokens_of(session, row, list(entry.attachment_ids or []))
+            session.execute(
+                text(
+                    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, body, attachments, facets)"
+                    " VALUES ('delete', :id, :t, :b, :a, :f)"
+                ),
+                {"id": entry.sort_key, **_fts_values(old)},
+            )
+    for chunk in _id_chunks(ids):
+        session.execute(
+            delete(SearchEntry).where(SearchEntry.version_id.in_(list(chunk))).execution_options(synchronize_session=False)
+        )
+
+
 def _is_latest(session: Session, document_id: int, version_id: int) -> bool:
     return session.scalar(select(Document.latest_version_id).where(Document.id == document_id)) == version_id
 
@@ -563,6 +598,9 @@ class SearchFilters:
     published_to: str | None = None
     has_tables: bool | None = None
     image_only: bool | None = None
+    #: Only hits inside this section of the text (storage.sections: a key such as ``problems``
+    #: or heading words such as ``问题``); checked on the candidates' stored text.
+    section: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -655,9 +693,15 @@ def search(
     follow the versions' publication dates. ``all_versions`` searches every archived version
     instead of each document's latest one. A query with no letters, digits or CJK characters
     finds nothing.
+
+    A ``section`` filter keeps a version only when every phrase of the query occurs inside one
+    of the asked-for sections of its text (``versions.sections`` offsets); the index still picks
+    the candidates, and only those are read (:func:`_section_keep`). An unknown section name
+    raises ``ValueError``.
     """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)} (got {sort!r})")
+    section = parse_section_filter(filters.section) if filters is not None else None
     limit = max(1, int(limit))
     offset = max(0, int(offset))
     phrases = query_phrases(query)
@@ -670,15 +714,19 @@ def search(
         return SearchPage([], offset, limit, False)
     conditions = _entry_conditions(filters, site_ids, all_versions)
     joined = _joined_filters(filters)
+    keep = _section_keep(session, phrases, section) if section is not None else None
     if session.get_bind().dialect.name == "sqlite":
-        rows = _sqlite_rows(session, query or "", phrases, facets, conditions, joined, sort=sort, limit=limit, offset=offset)
+        rows = _sqlite_rows(
+            session, query or "", phrases, facets, conditions, joined, sort=sort, limit=limit, offset=offset, keep=keep
+        )
     else:
         rows = _postgres_rows(
-            session, query or "", phrases, facets, filters, conditions, joined, sort=sort, limit=limit, offset=offset
+            session, query or "", phrases, facets, filters, conditions, joined, sort=sort, limit=limit, offset=offset,
+            keep=keep,
         )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    hits = _load_hits(session, [(row[0], row[2]) for row in rows], query or "", snippet_width)
+    hits = _load_hits(session, [(row[0], row[2]) for row in rows], query or "", snippet_width, section)
     return SearchPage(hits, offset, limit, has_more)
 
 
@@ -693,6 +741,7 @@ def _sqlite_rows(
     sort: str,
     limit: int,
     offset: int,
+    keep: _Keep | None = None,
 ) -> list[tuple[int, int, float | None]]:
     """(version_id, sort_key, score) rows of one page on SQLite.
 
@@ -725,6 +774,8 @@ def _sqlite_rows(
         if narrowing:
             kept = _kept_versions(session, [row[0] for row in rows], conditions, joined)
             rows = [row for row in rows if row[0] in kept]
+        if keep is not None:
+            rows = keep(rows)
         found.extend(rows)
         if exhausted:
             break
@@ -825,6 +876,7 @@ def _postgres_rows(
     sort: str,
     limit: int,
     offset: int,
+    keep: _Keep | None = None,
 ) -> list[tuple[int, int, float | None]]:
     """(version_id, sort_key, score) rows of one page on PostgreSQL.
 
@@ -841,6 +893,9 @@ def _postgres_rows(
     - rare: the GIN index finds the entries holding every query token (exact, no tsvector read),
       newest first, and the phrases are checked on their tsvectors in that order until enough
       match.
+
+    With a section filter (``keep``) either way reads its candidates in pages and keeps those
+    whose text has the phrases inside the section, until enough are kept.
     """
     needed = RANK_WINDOW if sort == "relevance" else offset + limit + 1
     tsquery = tsquery_literal(phrases, facets)
@@ -854,9 +909,9 @@ def _postgres_rows(
         session.execute(text(f"SET LOCAL {name} = {value}"))
     try:
         if walk:
-            found = _walk_rows(session, conditions, joined, filters, tsquery, phrases, facets, needed)
+            found = _walk_rows(session, conditions, joined, filters, tsquery, phrases, facets, needed, keep)
         else:
-            found = _gin_rows(session, conditions, joined, tsquery, phrases, facets, needed, descending)
+            found = _gin_rows(session, conditions, joined, tsquery, phrases, facets, needed, descending, keep)
         if sort != "relevance" or not found:
             return [(version_id, key, None) for version_id, key in found[offset : offset + limit + 1]]
         return _ranked(session, found, query, limit, offset)
@@ -910,8 +965,10 @@ def _walk_rows(
     phrases: Sequence[Phrase],
     facets: Sequence[Sequence[str]],
     needed: int,
+    keep: _Keep | None = None,
 ) -> list[tuple[int, int]]:
-    """The ``needed`` newest matches, walking the sort-key index with the signature test."""
+    """The ``needed`` newest matches, walking the sort-key index with the signature test
+    (with ``keep``, in pages of ``needed`` until that many are kept)."""
     entry = SearchEntry.__table__
     mask = signature(_required_lexemes(phrases, facets))
     bits = f"bit({SIGNATURE_BITS})"
@@ -924,8 +981,21 @@ def _walk_rows(
     if newest is not None:
         # Reports of a year range are published after it: start the walk at their newest.
         stmt = stmt.where(entry.c.sort_key <= newest)
-    stmt = _with_joins(stmt, joined).order_by(entry.c.sort_key.desc()).limit(needed)
-    return [(row[0], row[1]) for row in session.execute(stmt)]
+    stmt = _with_joins(stmt, joined).order_by(entry.c.sort_key.desc())
+    if keep is None:
+        return [(row[0], row[1]) for row in session.execute(stmt.limit(needed))]
+    found: list[tuple[int, int]] = []
+    after: int | None = None
+    while len(found) < needed:
+        page = stmt if after is None else stmt.where(entry.c.sort_key < after)
+        rows = [(row[0], row[1]) for row in session.execute(page.limit(needed))]
+        if not rows:
+            break
+        after = rows[-1][1]
+        found.extend(keep(rows))
+        if len(rows) < needed:
+            break
+    return found[:needed]
 
 
 def _newest_in_years(session: Session, filters: SearchFilters) -> int | None:
@@ -952,11 +1022,14 @@ def _gin_rows(
     facets: Sequence[Sequence[str]],
     needed: int,
     descending: bool,
+    keep: _Keep | None = None,
 ) -> list[tuple[int, int]]:
     """The ``needed`` newest (or oldest) matches through the GIN index.
 
     The index answers "holds every token" exactly, so candidates come from it in pages without
-    reading a tsvector; only a phrase needs its candidates' tsvectors, in page order.
+    reading a tsvector; only a phrase needs its candidates' tsvectors, in page order. A section
+    filter (``keep``) checks the phrases on the section's text instead, which is stricter than
+    the tsvector (the phrase must be in the section), so no tsvector is read then.
     """
     entry = SearchEntry.__table__
     every_token = tsquery_literal([Phrase((token,), phrase.prefix and index == len(phrase.tokens) - 1)
@@ -978,10 +1051,13 @@ def _gin_rows(
         if not rows:
             break
         after = rows[-1][1]
-        if has_phrase:
+        exhausted = len(rows) < page_size
+        if keep is not None:
+            rows = keep(rows)
+        elif has_phrase:
             rows = _phrase_checked(session, rows, tsquery, needed - len(found))
         found.extend(rows)
-        if len(rows) < page_size and not has_phrase:
+        if exhausted:
             break
     return found[:needed]
 
@@ -1105,7 +1181,10 @@ def _fts_match(phrases: Sequence[Phrase], facets: Sequence[Sequence[str]] = ()) 
     return text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(phrases, facets))
 
 
-def _load_hits(session: Session, ranked: Sequence[tuple[int, float | None]], query: str, width: int) -> list[SearchHit]:
+def _load_hits(
+    session: Session, ranked: Sequence[tuple[int, float | None]], query: str, width: int,
+    section: SectionFilter | None = None,
+) -> list[SearchHit]:
     if not ranked:
         return []
     ids = [version_id for version_id, _ in ranked]
@@ -1114,8 +1193,13 @@ def _load_hits(session: Session, ranked: Sequence[tuple[int, float | None]], que
         .join(Document, Document.id == Version.document_id)
         .join(Site, Site.id == Document.site_id)
         .where(Version.id.in_(ids))
+        # only what a hit shows (not the tables JSON, nor columns of later migrations)
+        .options(load_only(Version.id, Version.number, Version.body_text))
     ).all()
     by_id = {version.id: (version, document, site) for version, document, site in rows}
+    stored_sections: dict[int, Any] = {}
+    if section is not None:
+        stored_sections = dict(session.execute(select(Version.id, Version.sections).where(Version.id.in_(ids))).all())
     pattern = highlight_pattern(query)
     hits = []
     for version_id, score in ranked:
@@ -1137,10 +1221,75 @@ def _load_hits(session: Session, ranked: Sequence[tuple[int, float | None]], que
                 url=document.url,
                 score=float(score) if score is not None else None,
                 title_segments=highlight(document.title or "", pattern),
-                snippet=snippet(version.body_text or "", pattern, width),
+                snippet=snippet(_snippet_source(version, stored_sections.get(version.id), section, query), pattern, width),
             )
         )
     return hits
+
+
+# --- section filter ---------------------------------------------------------------------------
+
+#: Keeps the rows (version_id first) whose version passes a post-filter, in their order.
+_Keep = Callable[[list[Any]], list[Any]]
+
+
+def _section_keep(session: Session, phrases: Sequence[Phrase], section: SectionFilter) -> _Keep:
+    """The post-filter of a ``section`` search: a candidate is kept when every phrase occurs
+    inside one asked-for section of its text.
+
+    Only the candidates the index found are read (their section offsets first, then the text of
+    those that have such a section), with the ids as bound parameters. The phrases are checked
+    on the section's index tokens, so a hit means what it means to the index (case, spaces
+    between CJK and Latin words, the prefix of a 1-character query).
+    """
+
+    def keep(rows: list[Any]) -> list[Any]:
+        if not rows:
+            return rows
+        ids = list(dict.fromkeys(row[0] for row in rows))
+        wanted: dict[int, Any] = {}
+        for chunk in _id_chunks(ids, 1000):
+            for version_id, sections in session.execute(
+                select(Version.id, Version.sections).where(Version.id.in_(list(chunk)))
+            ):
+                if sections and any(isinstance(s, dict) and section.matches(s) for s in sections):
+                    wanted[version_id] = sections
+        kept: set[int] = set()
+        for chunk in _id_chunks(list(wanted), 200):
+            for version_id, body in session.execute(
+                select(Version.id, Version.body_text).where(Version.id.in_(list(chunk)))
+            ):
+                body = body or ""
+                if any(_phrases_in(body[start:end], phrases) for start, end in section.spans(wanted[version_id], len(body))):
+                    kept.add(version_id)
+        return [row for row in rows if row[0] in kept]
+
+    return keep
+
+
+def _phrases_in(text_: str, phrases: Sequence[Phrase]) -> bool:
+    """Whether every phrase occurs in ``text_`` as the index would match it: its tokens in a
+    row among the text's index tokens (a prefix phrase's last token starting one of them)."""
+    stream = " " + " ".join(index_tokens(text_)) + " "
+    for phrase in phrases:
+        needle = " " + " ".join(phrase.tokens) + ("" if phrase.prefix else " ")
+        if needle not in stream:
+            return False
+    return True
+
+
+def _snippet_source(version: Version, sections: Any, section: SectionFilter | None, query: str) -> str:
+    """The text a hit's snippet is cut from: with a section filter, the first asked-for section
+    holding the query (so the snippet shows the hit that counted), else the whole body."""
+    body = version.body_text or ""
+    if section is None:
+        return body
+    phrases = query_phrases(query)
+    spans = section.spans(sections, len(body))
+    for start, end in spans:
+        if _phrases_in(body[start:end], phrases):
+            return body[start:end]
+    return body[spans[0][0] : spans[0][1]] if spans else body
 
 
 # --- snippets ---------------------------------------------------------------------------------

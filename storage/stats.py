@@ -7,8 +7,10 @@ The extraction step stores each version's parsed tables on ``versions.tables`` a
 
 This module reads the latest version of every document that has a table 3 and flattens it:
 one :class:`Table3Row` per (document, row key), for CSV export, and :func:`yearly_totals` for
-charts. Without the ``tables`` column (an archive before the extraction migration) there is
-simply nothing to report.
+charts. Each row carries its report's ``checks`` flag (ok / failed / incomplete, see
+:mod:`storage.checks`) so an analysis can leave out figures that do not add up.
+Without the ``tables`` column (an archive before the extraction migration) there is simply
+nothing to report.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.checks import checks_flags
 from storage.models import Document, Site, Version
 
 __all__ = ["COLUMNS", "Table3Row", "table3_rows", "yearly_totals"]
@@ -40,6 +43,8 @@ class Table3Row:
     format: str | None
     row: str
     values: tuple[int | None, ...]
+    # The report's checks in one word: ok / failed / incomplete (storage.checks.checks_flags).
+    checks: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -54,6 +59,7 @@ class Table3Row:
             "row": self.row,
         }
         data.update(zip(COLUMNS, self.values, strict=True))
+        data["checks"] = self.checks
         return data
 
 
@@ -93,6 +99,7 @@ def table3_rows(
         stmt = stmt.where(Document.report_year <= year_to)
     wanted = set(rows)
     out: list[Table3Row] = []
+    flags = checks_flags(session, site_keys)
     for site, document, version in session.execute(stmt):
         tables = version.tables if isinstance(version.tables, dict) else {}
         table3 = tables.get("table3")
@@ -115,6 +122,7 @@ def table3_rows(
                     format=tables.get("format"),
                     row=str(key),
                     values=tuple(_int(v) for v in cells),
+                    checks=flags.get(document.id),
                 )
             )
             if limit is not None and len(out) >= limit:

@@ -15,6 +15,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("NIANBAO_SHARED_DIR", REPO_ROOT.parent / "shared"))
 CORPUS_DEV = SHARED_DIR / "corpus" / "dev"
+CORPUS_ATTACHMENTS = SHARED_DIR / "corpus" / "attachments"
 
 POSTGRES_URL_ENV = "NIANBAO_TEST_POSTGRES_URL"
 REDIS_URL_ENV = "NIANBAO_TEST_REDIS_URL"
@@ -41,6 +42,15 @@ def corpus_dev() -> Path:
     if not (CORPUS_DEV / "MANIFEST.tsv").is_file():
         pytest.skip(f"real-page corpus not found at {CORPUS_DEV}")
     return CORPUS_DEV
+
+
+@pytest.fixture(scope="session")
+def corpus_attachments() -> Path:
+    """``../shared/corpus/attachments`` (real report attachments, e.g. szfgs2024.pdf); skip when
+    absent. Read them in place: never copy them into the project."""
+    if not (CORPUS_ATTACHMENTS / "szfgs2024.pdf").is_file():
+        pytest.skip(f"real attachments not found at {CORPUS_ATTACHMENTS}")
+    return CORPUS_ATTACHMENTS
 
 
 @pytest.fixture(scope="session")

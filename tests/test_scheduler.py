@@ -29,7 +29,8 @@ def _only_xian(demo, cron: str | None = None) -> Path:  # noqa: F811
     """A sites file with just demo-xian (the quickest demo bureau)."""
     text = demo.sites_file.read_text(encoding="utf-8")
     start = text.index('[[sites]]\nkey = "demo-xian"')
-    block = text[start:]
+    end = text.find("[[sites]]", start + 1)
+    block = text[start:] if end < 0 else text[start:end]
     if cron:
         block = block.replace('key = "demo-xian"', f'key = "demo-xian"\ncron = "{cron}"', 1)
     path = demo.sites_file.with_name("xian.toml")
@@ -135,7 +136,7 @@ def test_jobs_have_explicit_ids_cron_overrides_and_the_documented_options(demo, 
     default = nightly.build_scheduler(_options(tmp_path, database_url, demo.sites_file), blocking=False)
     default.start(paused=True)
     try:
-        assert sorted(j.id for j in default.get_jobs()) == ["crawl:demo-jyj", "crawl:demo-tjj", "crawl:demo-xian"]
+        assert sorted(j.id for j in default.get_jobs()) == ["crawl:demo-jyj", "crawl:demo-qu", "crawl:demo-tjj", "crawl:demo-xian"]
         fire = default.get_job("crawl:demo-tjj").next_run_time.astimezone(SHANGHAI)
         assert (fire.hour, fire.minute) == (2, 0)
     finally:

@@ -12,7 +12,6 @@ Security, because archived pages are hostile:
 """
 
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -29,8 +28,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.csvsafe import SafeDictWriter
 from crawler.errors import StorageError
 from storage.search import SORTS, SearchFilters
+from storage.sections import parse_section_filter
 from storage.stats import COLUMNS
 from web import queries
 from web.db import is_timeout, open_read_only
@@ -52,6 +53,14 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Range checks: no integer from a request reaches the database unchecked (SQLite's driver raises
+# OverflowError beyond 64 bits). An id that no row can have is simply not found (404); a query
+# parameter out of its range is a bad request (422).
+ID_MAX = 2**63 - 1  # BIGINT ids (INTEGER PRIMARY KEY on SQLite)
+NUMBER_MAX = 2**31 - 1  # INTEGER columns: version numbers
+YEAR_MIN, YEAR_MAX = 1, 9999  # what a date can hold
+Year = Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, description="a report year (1-9999)")]
+VersionNumber = Annotated[int | None, Query(ge=1, le=NUMBER_MAX)]
 STATS_ROWS = ("new_requests", "carried_over", "granted", "partially_granted", "total", "carried_forward")
 
 
@@ -121,14 +130,17 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
         site: Annotated[list[str], Query(description="site key (repeatable)")] = [],  # noqa: B006
         region: Annotated[str | None, Query(max_length=100)] = None,
         level: Annotated[str | None, Query(max_length=32)] = None,
-        year: int | None = None,
-        from_year: int | None = None,
-        to_year: int | None = None,
+        year: Year = None,
+        from_year: Year = None,
+        to_year: Year = None,
         publisher: Annotated[str | None, Query(max_length=200)] = None,
         published_from: date | None = None,
         published_to: date | None = None,
         has_tables: bool | None = None,
         image_only: bool | None = None,
+        section: Annotated[str | None, Query(max_length=50, description="only hits inside this section: "
+                                             "overview, proactive, requests, review, problems, other, part1 … "
+                                             "or words of its heading, e.g. 问题")] = None,
         sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "relevance",
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         per_page: Annotated[int | None, Query(ge=1, le=100)] = None,
@@ -138,8 +150,12 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
             year_from=from_year, year_to=to_year, publisher=publisher or None,
             published_from=published_from.isoformat() if published_from else None,
             published_to=published_to.isoformat() if published_to else None,
-            has_tables=has_tables, image_only=image_only,
+            has_tables=has_tables, image_only=image_only, section=section or None,
         )
+        try:
+            parse_section_filter(filters.section)
+        except ValueError as exc:
+            raise HTTPException(422, f"invalid request (section: {exc})") from None
         return {"query": q, "filters": filters, "sort": sort, "page": page, "per_page": settings.per_page(per_page)}
 
     SearchParams = Annotated[dict[str, Any], Depends(search_params)]
@@ -151,8 +167,8 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     def stats_params(
         row: Annotated[str, Query(max_length=64)] = "new_requests",
         site: Annotated[list[str], Query()] = [],  # noqa: B006
-        from_year: int | None = None,
-        to_year: int | None = None,
+        from_year: Year = None,
+        to_year: Year = None,
     ) -> dict[str, Any]:
         return {"row": row, "sites": [s for s in site if s][:50], "year_from": from_year, "year_to": to_year}
 
@@ -161,7 +177,14 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     def run_stats(db: Session, params: dict[str, Any]) -> StatsOut:
         return queries.stats_view(db, params["row"], params["sites"], params["year_from"], params["year_to"], settings.row_cap)
 
+    def check_id(value: int, message: str) -> int:
+        """``value`` when a row could have it as its id; otherwise not found."""
+        if not 1 <= value <= ID_MAX:
+            raise HTTPException(404, message)
+        return value
+
     def report_or_404(db: Session, document_id: int, version: int | None = None) -> ReportOut:
+        check_id(document_id, f"no archived report with id {document_id}")
         report = queries.report_view(db, document_id, version)
         if report is None:
             raise HTTPException(404, f"no archived report with id {document_id}" + (f" and version {version}" if version else ""))
@@ -170,6 +193,7 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     def diff_or_404(db: Session, document_id: int, old: int | None, new: int | None) -> DiffOut:
         if (old is None) != (new is None):
             raise HTTPException(422, "give both old and new version numbers, or neither")
+        check_id(document_id, f"no such report or versions: {document_id}")
         diff = queries.diff_view(db, document_id, old, new)
         if diff is None:
             raise HTTPException(404, f"no such report or versions: {document_id}")
@@ -183,13 +207,13 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
         return run_search(db, params)
 
     @app.get("/api/reports/{document_id}", response_model=ReportOut, tags=["api"])
-    def api_report(db: Db, document_id: int, version: Annotated[int | None, Query(ge=1)] = None) -> ReportOut:
+    def api_report(db: Db, document_id: int, version: VersionNumber = None) -> ReportOut:
         """One report: metadata, a version's text and tables, attachments and the version list."""
         return report_or_404(db, document_id, version)
 
     @app.get("/api/reports/{document_id}/diff", response_model=DiffOut, tags=["api"])
-    def api_diff(db: Db, document_id: int, old: Annotated[int | None, Query(ge=1)] = None,
-                 new: Annotated[int | None, Query(ge=1)] = None) -> DiffOut:
+    def api_diff(db: Db, document_id: int, old: VersionNumber = None,
+                 new: VersionNumber = None) -> DiffOut:
         """Side-by-side and unified diff between two versions (default: the latest two)."""
         return diff_or_404(db, document_id, old, new)
 
@@ -213,7 +237,7 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
 
     def csv_response(rows: list[dict[str, Any]], fields: list[str], filename: str) -> Response:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+        writer = SafeDictWriter(buffer, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
@@ -268,6 +292,7 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     @app.get("/reports/{document_id}/raw", tags=["exports"])
     def report_raw(db: Db, document_id: int) -> Response:
         """The archived page as fetched: a download only, never rendered on this origin."""
+        check_id(document_id, f"report {document_id} has no archived page")
         body = queries.raw_page(db, document_id)
         if body is None:
             raise HTTPException(404, f"report {document_id} has no archived page")
@@ -277,6 +302,7 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     @app.get("/attachments/{attachment_id}", tags=["exports"])
     def attachment(db: Db, attachment_id: int) -> Response:
         """An attachment file by id: a download only."""
+        check_id(attachment_id, f"no stored attachment with id {attachment_id}")
         found = queries.attachment_file(db, attachment_id)
         if found is None:
             raise HTTPException(404, f"no stored attachment with id {attachment_id}")
@@ -300,12 +326,12 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
                     sorts=SORTS, query_string=request.url.query)
 
     @app.get("/reports/{document_id}", response_class=HTMLResponse, include_in_schema=False)
-    def report_page(request: Request, db: Db, document_id: int, version: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+    def report_page(request: Request, db: Db, document_id: int, version: VersionNumber = None) -> HTMLResponse:
         return page(request, "report.html", report=report_or_404(db, document_id, version))
 
     @app.get("/reports/{document_id}/diff", response_class=HTMLResponse, include_in_schema=False)
-    def diff_page(request: Request, db: Db, document_id: int, old: Annotated[int | None, Query(ge=1)] = None,
-                  new: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
+    def diff_page(request: Request, db: Db, document_id: int, old: VersionNumber = None,
+                  new: VersionNumber = None) -> HTMLResponse:
         return page(request, "diff.html", diff=diff_or_404(db, document_id, old, new))
 
     @app.get("/coverage", response_class=HTMLResponse, include_in_schema=False)

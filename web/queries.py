@@ -8,6 +8,7 @@ modules are installed.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawler.extract.tables.checks import checks_flag, labelled_tables
+from storage.checks import report_checks
 from storage.history import pick_versions, side_by_side, unified_diff
+from storage.listing import listing_state
 from storage.models import CrawlError, Document, Site, SiteCrawl, Version
 from storage.search import RANK_WINDOW, SearchFilters, search
 from storage.stats import table3_rows, yearly_totals
 from web.schemas import (
     AttachmentOut,
+    CheckOut,
     CoverageCellOut,
     CoverageOut,
     CrawlErrorOut,
@@ -30,8 +35,10 @@ from web.schemas import (
     ReportOut,
     SearchHitOut,
     SearchOut,
+    SectionOut,
     SegmentOut,
     SiteHealthOut,
+    UnreadPageOut,
     StatsOut,
     StatsRowOut,
     VersionOut,
@@ -104,6 +111,31 @@ def _attachments(session: Session, version: Version) -> list[AttachmentOut]:
     ]
 
 
+_ANCHOR_KEY = re.compile(r"[a-z0-9]{1,20}")
+
+
+def _sections(stored: Any, length: int) -> list[SectionOut] | None:
+    """The stored sections as shown: in text order, inside the text and not overlapping (the
+    page slices the text by them), each with its anchor; None when the version was never split."""
+    if stored is None:
+        return None
+    out: list[SectionOut] = []
+    at = 0
+    for section in stored if isinstance(stored, list) else []:
+        if not isinstance(section, dict):
+            continue
+        start, end, key = section.get("start"), section.get("end"), section.get("key")
+        if not (isinstance(start, int) and isinstance(end, int) and isinstance(key, str)):
+            continue
+        if not at <= start < end <= length:
+            continue
+        out.append(SectionOut(key=key, heading=str(section.get("heading") or key), start=start, end=end,
+                              topic=section.get("topic") if isinstance(section.get("topic"), str) else None,
+                              anchor=f"section-{key}" if _ANCHOR_KEY.fullmatch(key) else f"section-{len(out) + 1}"))
+        at = end
+    return out
+
+
 def report_view(session: Session, document_id: int, version_number: int | None = None) -> ReportOut | None:
     found = session.execute(
         select(Document, Site).join(Site, Site.id == Document.site_id).where(Document.id == document_id)
@@ -121,6 +153,10 @@ def report_view(session: Session, document_id: int, version_number: int | None =
         if shown is None:
             return None
     tables = getattr(shown, "tables", None)
+    tables = tables if isinstance(tables, dict) else None
+    is_latest = shown.id == document.latest_version_id
+    checks = report_checks(session, document.id, tables or {}, latest=is_latest)
+    cross = [c for c in checks if c.get("name") == "cross_year"]
     return ReportOut(
         id=document.id, site=site.key, site_name=site.name, region=site.region, level=site.level, url=document.url,
         title=shown.title or document.title, report_year=shown.report_year, index_no=shown.index_no,
@@ -134,8 +170,11 @@ def report_view(session: Session, document_id: int, version_number: int | None =
             for v in versions
         ],
         body_text=shown.body_text or "",
+        sections=_sections(getattr(shown, "sections", None), len(shown.body_text or "")),
         has_tables=getattr(shown, "has_tables", None), image_only=getattr(shown, "image_only", None),
-        tables=tables if isinstance(tables, dict) else None,
+        tables=tables, labelled_tables=labelled_tables(tables),
+        checks=[CheckOut(**{k: v for k, v in c.items() if k in CheckOut.model_fields}) for c in checks],
+        checks_flag=checks_flag(tables, cross),
         attachments=_attachments(session, shown),
         raw_available=getattr(shown, "capture_id", None) is not None,
     )
@@ -206,6 +245,7 @@ def health_view(session: Session, page: int, per_page: int, errors_per_site: int
                 last_finish_reason=latest.finish_reason if latest else None,
                 last_finished_at=_iso(latest.finished_at) if latest else None,
                 last_pages=latest.pages if latest else None, last_failures=latest.failures if latest else None,
+                **_listing_fields(latest),
                 recent_errors=[
                     CrawlErrorOut(run_id=e.run_id, url=e.url, page_kind=e.page_kind, reason=e.reason,
                                   http_status=e.http_status, created_at=_iso(e.created_at))
@@ -214,6 +254,17 @@ def health_view(session: Session, page: int, per_page: int, errors_per_site: int
             )
         )
     return HealthOut(sites=out, page=page, per_page=per_page, has_more=has_more)
+
+
+def _listing_fields(crawl: SiteCrawl | None) -> dict[str, Any]:
+    if crawl is None:
+        return {}
+    state = listing_state("", crawl)
+    return {
+        "listing_complete": state.complete, "list_pages_expected": state.expected,
+        "list_pages_fetched": state.fetched, "list_pages_failed": state.failed,
+        "unread_pages": [UnreadPageOut(page=p.label, url=p.url, reason=p.reason) for p in state.unread],
+    }
 
 
 def attachment_file(session: Session, attachment_id: int) -> tuple[Path, str] | None:
@@ -226,7 +277,10 @@ def attachment_file(session: Session, attachment_id: int) -> tuple[Path, str] | 
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
         return None
-    path = attachment_path(attachment.sha256)
+    try:
+        path = attachment_path(attachment.sha256)
+    except ValueError:  # not a digest (a damaged or tampered row): never a path to serve
+        return None
     return (path, attachment.sha256) if path.is_file() else None
 
 

@@ -54,6 +54,16 @@ class VersionOut(BaseModel):
     characters: int
 
 
+class SectionOut(BaseModel):
+    key: str = Field(description="overview, proactive, requests, review, problems, other (post-2019) or part1 … "
+                                 "(an earlier report's numbered parts)")
+    heading: str = Field(description="the heading as the report writes it")
+    start: int = Field(description="offset of the section's first character in body_text")
+    end: int = Field(description="offset just after the section in body_text")
+    topic: str | None = Field(None, description="an earlier report's part: the post-2019 section it corresponds to")
+    anchor: str = Field(description="the id of the section in the report page's text")
+
+
 class AttachmentOut(BaseModel):
     url: str
     link_text: str | None = None
@@ -63,6 +73,22 @@ class AttachmentOut(BaseModel):
     has_text: bool = False
     image_only: bool | None = None
     error: str | None = None
+
+
+class CheckFailureOut(BaseModel):
+    where: str = Field(description="the column, row or group that does not add up")
+    left: int | None = None
+    right: int | None = None
+    text: str = Field(description="the failing numbers in words")
+
+
+class CheckOut(BaseModel):
+    name: str
+    label: str = Field(description="what the check compares, in the form's words")
+    status: str = Field(description="passed, failed or not_evaluated")
+    failures: list[CheckFailureOut] = Field(default_factory=list)
+    reason: str | None = Field(None, description="why it was not evaluated (missing rows, no earlier report)")
+    previous_document_id: int | None = Field(None, description="cross-year check: last year's report")
 
 
 class ReportOut(BaseModel):
@@ -86,9 +112,17 @@ class ReportOut(BaseModel):
     version: int = Field(description="the version shown")
     versions: list[VersionOut]
     body_text: str
+    sections: list[SectionOut] | None = Field(
+        None, description="the shown version's sections in text order (None: the version was never split)")
     has_tables: bool | None
     image_only: bool | None
     tables: dict[str, object] | None = Field(description="parsed statistics tables (extraction JSON)")
+    labelled_tables: dict[str, object] | None = Field(
+        None, description="tables 2, 3 and 4 with the form's Chinese row and column labels, their "
+                          "completeness and checks")
+    checks: list[CheckOut] = Field(default_factory=list, description="every check of the shown version "
+                                   "(the cross-year check for the latest version)")
+    checks_flag: str | None = Field(None, description="ok, failed or incomplete (None: no form tables)")
     attachments: list[AttachmentOut]
     raw_available: bool = Field(description="the archived page can be downloaded at /reports/{id}/raw")
 
@@ -150,6 +184,7 @@ class StatsRowOut(BaseModel):
     legal_services: int | None
     other: int | None
     total: int | None
+    checks: str | None = Field(None, description="the report's checks: ok, failed or incomplete")
 
 
 class StatsOut(BaseModel):
@@ -169,6 +204,12 @@ class CrawlErrorOut(BaseModel):
     created_at: str | None
 
 
+class UnreadPageOut(BaseModel):
+    page: str
+    url: str | None
+    reason: str
+
+
 class SiteHealthOut(BaseModel):
     site: str
     name: str
@@ -181,6 +222,13 @@ class SiteHealthOut(BaseModel):
     last_finished_at: str | None
     last_pages: int | None
     last_failures: int | None
+    # How the latest crawl read the column: complete or not, pages declared/read/failed, and
+    # the pages it did not read (an incomplete listing keeps the monitor from saying missing).
+    listing_complete: bool | None = None
+    list_pages_expected: int | None = None
+    list_pages_fetched: int | None = None
+    list_pages_failed: int | None = None
+    unread_pages: list[UnreadPageOut] = []
     recent_errors: list[CrawlErrorOut]
 
 

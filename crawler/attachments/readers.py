@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import unicodedata
 import zipfile
 from pathlib import Path
 
 from lxml import etree
 
+from .layout import Glyph, join_wrapped_lines, lay_out_page
 from .sniff import DOC, DOCX, OFD, PDF, WPS, XLS, XLSX
 
 __all__ = ["READERS", "ZipBombError", "UnreadableError", "check_zip", "read_file"]
@@ -70,7 +72,8 @@ def read_pdf(path: Path) -> tuple[str, bool]:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise UnreadableError(f"corrupt PDF: {type(exc).__name__}: {exc}"[:300]) from None
-    text = "\n".join(pages).strip()
+    # The text layer keeps the page's line wraps: join them (pages separated by form feeds).
+    text = join_wrapped_lines("\f".join(pages)).strip()
     return text, bool(pages) and _visible(text) < MIN_TEXT_CHARS
 
 
@@ -167,35 +170,102 @@ def read_word97(path: Path) -> tuple[str, bool]:
         text = _run_tool(["catdoc", "-d", "utf-8", "-w", str(path)])
     if text is None:
         raise UnreadableError("neither antiword nor catdoc could read the file")
-    return text.strip(), False
+    # One paragraph per line; a document hard-wrapped at each line end gets its lines joined.
+    return join_wrapped_lines(text, lines_are_paragraphs=True).strip(), False
 
 
 _OFD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
+def _numbers(value: str | None) -> list[float]:
+    try:
+        return [float(v) for v in (value or "").replace(",", " ").split()]
+    except ValueError:
+        return []
+
+
+def _deltas(value: str | None) -> list[float]:
+    """An OFD ``DeltaX``/``DeltaY`` list, with its ``g N d`` (N times d) shorthand expanded."""
+    out: list[float] = []
+    parts = (value or "").split()
+    i = 0
+    try:
+        while i < len(parts) and len(out) < 100_000:
+            if parts[i] == "g" and i + 2 < len(parts):
+                out.extend([float(parts[i + 2])] * min(int(float(parts[i + 1])), 100_000))
+                i += 3
+            else:
+                out.append(float(parts[i]))
+                i += 1
+    except ValueError:
+        return out
+    return out
+
+
+def _ofd_glyphs(root: etree._Element) -> tuple[list[Glyph], bool]:
+    """Every character of a page's TextObjects placed on the page, and whether it has images.
+
+    A TextCode's X/Y are its first glyph's position (baseline) inside the object's Boundary,
+    transformed by the object's CTM; DeltaX/DeltaY give the advance to each next glyph (the last
+    one repeats when the list is short; without one a glyph advances by its width)."""
+    glyphs: list[Glyph] = []
+    has_images = False
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        local = etree.QName(element).localname
+        if local == "ImageObject":
+            has_images = True
+            continue
+        if local != "TextObject":
+            continue
+        box = (_numbers(element.get("Boundary")) + [0.0, 0.0])[:2]
+        size = (_numbers(element.get("Size")) or [3.5])[0] or 3.5
+        ctm = _numbers(element.get("CTM"))
+        a, b, c, d, e, f = ctm if len(ctm) == 6 else (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+        scale = abs(a * d - b * c) ** 0.5 or 1.0
+        x = y = 0.0
+        for code in element:
+            if not isinstance(code.tag, str) or etree.QName(code).localname != "TextCode" or not code.text:
+                continue
+            x = (_numbers(code.get("X")) or [x])[0]
+            y = (_numbers(code.get("Y")) or [y])[0]
+            dx, dy = _deltas(code.get("DeltaX")), _deltas(code.get("DeltaY"))
+            for k, char in enumerate(code.text):
+                step_x = dx[min(k, len(dx) - 1)] if dx else (size if _wide(char) else size / 2)
+                step_y = dy[min(k, len(dy) - 1)] if dy else 0.0
+                if char not in "\r\n":
+                    glyphs.append(Glyph(
+                        box[0] + a * x + c * y + e, box[1] + b * x + d * y + f, size * scale, char,
+                        step_x * scale if dx and not dy else None,
+                    ))
+                x += step_x if not dy else 0.0
+                y += step_y
+    return glyphs, has_images
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
+
+
 def read_ofd(path: Path) -> tuple[str, bool]:
-    """OFD (GB/T 33190): a ZIP of XML; the text is in ``TextCode`` elements of each page."""
+    """OFD (GB/T 33190): a ZIP of XML; each page's text laid out from its glyphs' positions."""
     archive = check_zip(path)
     pages = sorted(
         (n for n in archive.namelist() if re.search(r"Pages/Page_?\d+/Content\.xml$", n)),
         key=lambda n: [int(x) for x in re.findall(r"\d+", n)],
     )
-    lines: list[str] = []
+    texts: list[str] = []
     has_images = False
     for name in pages:
         try:
             root = etree.fromstring(archive.read(name), _OFD_PARSER)
         except etree.XMLSyntaxError as exc:
             raise UnreadableError(f"corrupt OFD page {name}: {exc}") from None
-        for element in root.iter():
-            if not isinstance(element.tag, str):
-                continue
-            local = etree.QName(element).localname
-            if local == "TextCode" and element.text:
-                lines.append(element.text)
-            elif local == "ImageObject":
-                has_images = True
-    text = "\n".join(lines).strip()
+        glyphs, images = _ofd_glyphs(root)
+        has_images = has_images or images
+        texts.append(lay_out_page(glyphs))
+    text = join_wrapped_lines("\f".join(texts)).strip()
     return text, has_images and _visible(text) < MIN_TEXT_CHARS
 
 

@@ -1,7 +1,8 @@
 """What kind of file an attachment is, from its first bytes (the URL's extension breaks ties).
 
 Servers label attachments badly (``application/octet-stream``, ``text/html`` for a PDF), so the
-HTTP Content-Type is not trusted. OLE compound files (DOC, WPS, XLS) are told apart by the names
+HTTP Content-Type is not trusted. Images (PNG, JPEG, GIF, BMP, WebP: the pages of a
+scanned report shown on an image-only page) are read by OCR. OLE compound files (DOC, WPS, XLS) are told apart by the names
 of their streams; ZIP packages (DOCX, XLSX, OFD) by the names of their members.
 """
 
@@ -22,7 +23,13 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OFD = "application/ofd"
 UNKNOWN = "application/octet-stream"
-MEDIA_TYPES = (PDF, DOC, WPS, XLS, DOCX, XLSX, OFD)
+PNG = "image/png"
+JPEG = "image/jpeg"
+GIF = "image/gif"
+BMP = "image/bmp"
+WEBP = "image/webp"
+IMAGE_TYPES = (PNG, JPEG, GIF, BMP, WEBP)
+MEDIA_TYPES = (PDF, DOC, WPS, XLS, DOCX, XLSX, OFD, *IMAGE_TYPES)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -37,6 +44,16 @@ def sniff_media_type(content: bytes, url: str | None = None) -> str:
     head = content[:1024]
     if b"%PDF-" in head:
         return PDF
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if content.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if content.startswith((b"GIF87a", b"GIF89a")):
+        return GIF
+    if content.startswith(b"BM") and len(content) > 26 and _extension(url) == ".bmp":
+        return BMP
+    if content.startswith(b"RIFF") and content[8:12] == b"WEBP":
+        return WEBP
     ext = _extension(url)
     if content.startswith(_OLE_MAGIC):
         if "Workbook".encode("utf-16-le") in content or "Book\x00".encode("utf-16-le") in content:

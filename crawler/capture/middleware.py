@@ -21,7 +21,8 @@ response's ``meta["nianbao_capture_id"]`` names the capture holding its payload,
 :class:`CaptureLinkMiddleware` (a spider middleware) copies onto the items the page yields.
 
 A WARC write that fails (full disk, folder made read-only) stops the site's crawl; the error
-is kept for the runner (:func:`capture_failure`), which reports it as one line.
+is kept for the runner (:func:`capture_failure`), which reports it as one line. A capture row
+the database refuses stops the whole crawl the same way (:func:`crawler.stopping.archive_failed`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from crawler import paths
 from crawler.capture import records
 from crawler.capture.policy import DEFAULT_WINDOW_DAYS, decide
 from crawler.capture.replay import read_response
+from crawler.items import CARRIED_ITEM_META
 from crawler.capture.store import (
     KnownUrl,
     PayloadRef,
@@ -257,11 +259,24 @@ class CaptureMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if self.writer is None or request.meta.get(META_REPLAYED):
             return response
+        from crawler.stopping import archive_failure
+
+        if archive_failure() is not None:  # the crawl is stopping: do not wait on the database
+            raise IgnoreRequest(f"not captured: the crawl is stopping ({archive_failure()})")
         try:
             payload = self._capture(request, response)
         except WarcWriteError as exc:
             self._fail(str(exc))
             raise IgnoreRequest(f"capture failed: {exc}") from None
+        except Exception as exc:
+            # The capture row could not be written (database gone, disk full): the archive
+            # cannot record evidence any more, so the whole crawl stops (crawler/stopping.py).
+            from crawler.stopping import archive_failed, describe_archive_error, is_archive_error
+
+            if not is_archive_error(exc):
+                raise
+            archive_failed(describe_archive_error(exc))
+            raise IgnoreRequest(f"capture not recorded: {describe_archive_error(exc)}") from None
         if response.status == 304 and payload is not None:
             replayed = self._replay(request, payload, "not-modified")
             if replayed is not None:
@@ -444,7 +459,15 @@ class CaptureLinkMiddleware:
 
 
 def _link(item: Any, capture_id: int | None) -> Any:
-    if capture_id is None or isinstance(item, Request) or not is_dataclass(item):
+    if capture_id is None:
+        return item
+    if isinstance(item, Request):
+        # A report riding on its attachments' requests came from this response.
+        carried = item.meta.get(CARRIED_ITEM_META)
+        if carried is not None:
+            _link(carried, capture_id)
+        return item
+    if not is_dataclass(item):
         return item
     if any(f.name == "capture_id" for f in fields(item)) and item.capture_id is None:
         item.capture_id = capture_id

@@ -31,13 +31,16 @@ class CaptureLinkPipeline:
         return cls(database_url)
 
     def process_item(self, item: Any) -> Any:
-        attachment_id = getattr(item, "attachment_id", None)
-        capture_id = getattr(item, "capture_id", None)
-        if attachment_id is not None and capture_id is not None and hasattr(item, "report_url"):
-            with self.sessions() as session, session.begin():
-                session.execute(
-                    update(Attachment)
-                    .where(Attachment.id == attachment_id, Attachment.capture_id.is_(None))
-                    .values(capture_id=capture_id)
-                )
+        # An attachment yielded on its own, or those a report fetched first and carries
+        # (attachment-only and image-only reports).
+        for attachment in [item, *(getattr(item, "attachment_files", None) or [])]:
+            attachment_id = getattr(attachment, "attachment_id", None)
+            capture_id = getattr(attachment, "capture_id", None)
+            if attachment_id is not None and capture_id is not None and hasattr(attachment, "report_url"):
+                with self.sessions() as session, session.begin():
+                    session.execute(
+                        update(Attachment)
+                        .where(Attachment.id == attachment_id, Attachment.capture_id.is_(None))
+                        .values(capture_id=capture_id)
+                    )
         return item

@@ -58,12 +58,14 @@ URL layout
 ``Content-Type: text/html; charset=gbk`` and ``<meta … charset=gb2312>`` (the pages contain
 堃, which GBK has and GB2312 lacks)
 
-- column: ``/xian/xxgk/ndbg/list.html`` → ``list_2.html`` → ``list_3.html`` (6, 6, 3 items),
+- column: ``/xian/xxgk/ndbg/list.html`` → ``list_2.html`` → ``list_3.html`` (6, 6, 4 items),
   linked only by 下一页/尾页 anchors; items ``<li><a href="content_NNN.html">…</a>``.
 - details: ``/xian/xxgk/ndbg/content_NNN.html``; ``<h1>`` title, ``div.info`` spans
   (发布机构, 发布日期, 索引号) on all but the 2017 report, which has only a
   ``发布时间：…　来源：…`` line; body ``div.article-content``.
-- reports 2012–2023 (12; the 2018 title has full-width digits; the 2020 report was published
+- reports 2011–2023 (13; the 2011 report is a scan: its body is only two PNG images of its pages,
+  drawn by :mod:`crawler.demo.image`, which the crawl reads by OCR -- left out, with the column
+  then 6, 6, 3 items, when no CJK font is installed; the 2018 title has full-width digits; the 2020 report was published
   on 2021-05-18, after its 31 March deadline: the monitor's late report); 2019 and 2020 in the 2019
   format (table 3 with 23 rows), 2021–2023 in the 2021 format. Non-reports: 3.
 """
@@ -87,17 +89,19 @@ from crawler.demo.content import (
     table_grid,
 )
 from crawler.demo.docx import make_docx
+from crawler.demo.image import cjk_font_path, render_pages
 from crawler.demo.pdf import make_pdf
 
 HTML_UTF8 = "text/html; charset=utf-8"
 HTML_GBK = "text/html; charset=gbk"
 XML_UTF8 = "text/xml;charset=UTF-8"
 PDF = "application/pdf"
+PNG = "image/png"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 JS = "application/javascript; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 
-DEMO_SITE_KEYS = ("demo-tjj", "demo-jyj", "demo-xian")
+DEMO_SITE_KEYS = ("demo-tjj", "demo-jyj", "demo-xian", "demo-qu")
 DEMO_CITY = "示范市"
 
 
@@ -157,6 +161,8 @@ SITE_INFO = {
     # missing report (demo-xian's 2020 report, published in May, is its late one).
     "demo-jyj": _SiteInfo("demo-jyj", "示范市教育局", "示范市", "department", "hanweb", 2015),
     "demo-xian": _SiteInfo("demo-xian", "示范县人民政府", "示范市示范县", "government", "generic", 2012),
+    # The list2.trsapi column and the moved report (crawler/demo/site_qu.py).
+    "demo-qu": _SiteInfo("demo-qu", "示范区管理委员会", "示范市示范区", "government", "trs", 2016),
 }
 
 TJJ_COLUMN = "/tjj/zfxxgk/zfxxgknb/"
@@ -172,6 +178,7 @@ def demo_sites_toml(base_url: str) -> str:
         "demo-tjj": TJJ_COLUMN + "index.html",
         "demo-jyj": JYJ_COLUMN,
         "demo-xian": XIAN_COLUMN + "list.html",
+        "demo-qu": "/qu/zwgk/zfxxgknb/",
     }
     out = ["# The bundled demo site (crawler/demo): three bureaus of the fictional 示范市.", ""]
     for key in DEMO_SITE_KEYS:
@@ -199,10 +206,14 @@ def build_demo_site(slow_seconds: float = 30.0) -> DemoSite:
     _build_tjj(pages, reports, failures)
     _build_jyj(pages, reports, failures, slow_seconds)
     _build_xian(pages, reports, failures)
+    from crawler.demo.site_qu import QU_COLUMN, build_qu  # it builds on this module's helpers
+
+    build_qu(pages, reports)
     list_paths = {
         "demo-tjj": [TJJ_COLUMN + "index.html"],
         "demo-jyj": [JYJ_COLUMN],
         "demo-xian": [XIAN_COLUMN + "list.html"],
+        "demo-qu": [QU_COLUMN],
     }
     return DemoSite(pages, reports, failures, list_paths)
 
@@ -499,36 +510,37 @@ function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt) {
 
 
 def _tjj_detail(title: str, pub: str, hm: str, index_no: str, doc_no: str | None,
-                body_html: str, visits: int) -> str:
+                body_html: str, visits: int, *, site_name: str = "示范市统计局",
+                publisher: str = "示范市统计局", column: str = TJJ_COLUMN) -> str:
     written = _minus_days(pub, 3)
     return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:o="urn:schemas-microsoft-com:office:office">
 <head>
 <meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
-<title>{_e(title)}_政府信息公开年报_示范市统计局</title>
-<meta name="SiteName" content="示范市统计局">
+<title>{_e(title)}_政府信息公开年报_{site_name}</title>
+<meta name="SiteName" content="{site_name}">
 <meta name="ColumnName" content="政府信息公开年报">
 <meta name="ColumnType" content="政府信息公开年报">
 <meta name="ArticleTitle" content="{_a(title)}">
 <meta name="PubDate" content="{pub} {hm}">
-<meta name="ContentSource" content="示范市统计局">
+<meta name="ContentSource" content="{publisher}">
 <meta name="Keywords" content="政府信息公开,年度报告">
 <style type="text/css">.xxgk td{{border:1px solid #ddd;padding:4px}} .lab{{background:#f3f6fa;width:90px}}</style>
 </head>
 <body>
-<div class="header"><div class="logo">示范市统计局</div>
-<ul class="nav"><li><a href="/">首页</a></li><li><a href="/tjj/zfxxgk/zfxxgknb/index.html">政府信息公开年报</a></li></ul></div>
+<div class="header"><div class="logo">{site_name}</div>
+<ul class="nav"><li><a href="/">首页</a></li><li><a href="{column}index.html">政府信息公开年报</a></li></ul></div>
 <div class="position">您当前的位置：<a href="/">首页</a> &gt; 政府信息公开 &gt; <a href="../index.html">政府信息公开年报</a></div>
 <div class="main">
 <table class="xxgk" width="100%" cellspacing="0" cellpadding="0">
 <tr><td class="lab">索&nbsp;引&nbsp;号：</td><td>{index_no}</td><td class="lab">主题分类：</td><td>综合政务</td></tr>
-<tr><td class="lab">发布机构:</td><td>示范市统计局</td><td class="lab">成文日期：</td><td>{written}</td></tr>
+<tr><td class="lab">发布机构:</td><td>{publisher}</td><td class="lab">成文日期：</td><td>{written}</td></tr>
 <tr><td class="lab">标&nbsp;&nbsp;&nbsp;&nbsp;题：</td><td colspan="3">{_e(title)}</td></tr>
 <tr><td class="lab">文&nbsp;&nbsp;&nbsp;&nbsp;号：</td><td>{_e(doc_no or "")}</td><td class="lab">发布日期：</td><td>{pub}</td></tr>
 </table>
 <div class="article">
 <h1 class="article-title">{_e(title)}</h1>
-<div class="article-info"><span>发布时间：{pub} {hm}</span>　<span>来源：示范市统计局</span>　<span>字号：[ <a href="javascript:doZoom(18)">大</a> <a href="javascript:doZoom(16)">中</a> <a href="javascript:doZoom(14)">小</a> ]</span></div>
+<div class="article-info"><span>发布时间：{pub} {hm}</span>　<span>来源：{publisher}</span>　<span>字号：[ <a href="javascript:doZoom(18)">大</a> <a href="javascript:doZoom(16)">中</a> <a href="javascript:doZoom(14)">小</a> ]</span></div>
 <div class="TRS_Editor"><style type="text/css">.TRS_Editor P{{margin-top:0;margin-bottom:12px;line-height:2;font-family:宋体;font-size:12pt;}}</style>
 <div class="Custom_UnionStyle">
 {body_html}
@@ -536,7 +548,7 @@ def _tjj_detail(title: str, pub: str, hm: str, index_no: str, doc_no: str | None
 </div>
 <div class="article-tools">【访问量：<span id="visits">{visits}</span>】　<a href="javascript:window.print()">【打印本页】</a>　<a href="javascript:window.close()">【关闭窗口】</a></div>
 </div>
-<div class="footer">主办单位：示范市统计局　地址：示范市人民大道88号　网站标识码：0000000001　示ICP备00000001号</div>
+<div class="footer">主办单位：{site_name}　地址：示范市人民大道88号　网站标识码：0000000001　示ICP备00000001号</div>
 </body>
 </html>
 """
@@ -824,6 +836,9 @@ _XIAN_ITEMS: list[tuple[int | None, str, str, int, dict]] = [
     (2013, "示范县人民政府2013年政府信息公开工作年度报告", "2014-03-28", 102, {}),
     (2012, "示范县人民政府2012年度政府信息公开工作年度报告", "2013-03-26", 101,
      {"prose": {"applications": 0}}),
+    # The scanned report (图片版): the body is only PNG images of its pages (crawler.demo.image),
+    # read by OCR. Left out when no CJK font is installed to draw it.
+    (2011, "示范县人民政府2011年政府信息公开工作年度报告", "2012-03-28", 100, {"image_only": True}),
 ]
 
 _XIAN_HEAD = """<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
@@ -898,15 +913,16 @@ def _build_xian(pages: dict[str, DemoPage], reports: list[ExpectedReport],
         + '<div class="main"><h2>政府信息公开</h2><ul><li><a href="/xian/xxgk/ndbg/list.html">'
         "政府信息公开年度报告</a></li></ul></div>\n" + _XIAN_FOOT
     )
-    total = len(_XIAN_ITEMS)
+    items = [i for i in _XIAN_ITEMS if not i[4].get("image_only") or cjk_font_path() is not None]
+    total = len(items)
     count = -(-total // XIAN_PER_PAGE)
     for n in range(1, count + 1):
-        chunk = _XIAN_ITEMS[(n - 1) * XIAN_PER_PAGE:n * XIAN_PER_PAGE]
+        chunk = items[(n - 1) * XIAN_PER_PAGE:n * XIAN_PER_PAGE]
         name = "list.html" if n == 1 else f"list_{n}.html"
         pages[XIAN_COLUMN + name] = _gbk(_xian_list(n, count, chunk, total))
     seq = 0
-    for year, title, pub, cid, extra in reversed(_XIAN_ITEMS):
-        seq += 1
+    for year, title, pub, cid, extra in reversed(items):
+        seq += 0 if extra.get("image_only") else 1  # the scan came last: index numbers unchanged
         path = f"{XIAN_COLUMN}content_{cid}.html"
         index_no = None if extra.get("no_info") else f"013990021/{pub[:4]}-{seq:05d}"
         visits = _counter(f"xian-{cid}")
@@ -915,7 +931,14 @@ def _build_xian(pages: dict[str, DemoPage], reports: list[ExpectedReport],
             pages[path] = _gbk(_xian_detail(title, pub, index_no, render_plain(blocks), visits))
             continue
         content = _report_content(XIAN, year, f"xian-{year}", extra)
-        pages[path] = _gbk(_xian_detail(title, pub, index_no, render_plain(content.blocks), visits))
+        body_html = render_plain(content.blocks)
+        if extra.get("image_only"):
+            body_html = ""
+            for number, png in enumerate(render_pages(title, block_lines(content.blocks)), 1):
+                name = f"content_{cid}_{number}.png"
+                pages[f"{XIAN_COLUMN}{name}"] = DemoPage(png, PNG)
+                body_html += f'<p style="text-align:center"><img src="{name}" width="800" alt=""></p>\n'
+        pages[path] = _gbk(_xian_detail(title, pub, index_no, body_html, visits))
         reports.append(ExpectedReport(
             site_key="demo-xian", path=path, title=title, report_year=year, pub_date=pub,
             publisher=XIAN_PUBLISHER, index_no=index_no, doc_no=None, topic=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -62,6 +63,9 @@ class DetailFields:
     attachment_titles: dict[str, str] = field(default_factory=dict)
     # The body shows images but (almost) no text: a scanned report (图片版).
     image_only: bool = False
+    # An image-only body's images (absolute http(s) URLs, document order): the report's pages,
+    # which the crawl fetches and reads by OCR. Empty when the body has text.
+    images: list[str] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -176,6 +180,22 @@ def is_image_only(body: etree._Element | None, text: str, link_texts: list[str])
     return any(True for _ in body.iter("img"))
 
 
+# At most this many images of an image-only body are fetched and read by OCR.
+MAX_BODY_IMAGES = 40
+
+
+def body_images(body: etree._Element | None, base_url: str) -> list[str]:
+    """The absolute URLs of the body's ``<img>`` (``src`` or a lazy loader's ``data-src``)."""
+    urls: list[str] = []
+    for img in body.iter("img") if body is not None else ():
+        src = (img.get("src") or img.get("data-src") or img.get("data-original") or "").strip()
+        if not src or src.startswith("data:"):
+            continue
+        url = urljoin(base_url, src)
+        if urlsplit(url).scheme in ("http", "https") and url not in urls:
+            urls.append(url)
+    return urls[:MAX_BODY_IMAGES]
+
 
 def _meta_get(meta: Mapping[str, str], *names: str) -> str | None:
     for name in names:
@@ -247,6 +267,8 @@ def extract_detail(
         attachment_titles={url: link_text for url, link_text in anchors},
         image_only=is_image_only(body, text, [link_text for _, link_text in anchors]),
     )
+    if fields.image_only:
+        fields.images = body_images(body, base)
     fields.missing_fields = [name for name in REQUIRED_FIELDS if getattr(fields, name) is None]
     return fields
 

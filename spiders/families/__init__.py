@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from spiders.families.base import FamilyAdapter, ListedLink, ListPage
+from spiders.families.base import (
+    FamilyAdapter,
+    ListedLink,
+    ListPage,
+    ListPageRequest,
+    Pagination,
+    probe_url,
+)
 from spiders.families.generic import GenericAdapter
 from spiders.families.gkmlpt import GkmlptAdapter
 from spiders.families.hanweb import HanwebAdapter
@@ -21,4 +28,13 @@ def adapter_for(family: str) -> FamilyAdapter:
     return ADAPTERS[family]
 
 
-__all__ = ["ADAPTERS", "FamilyAdapter", "ListPage", "ListedLink", "adapter_for"]
+__all__ = [
+    "ADAPTERS",
+    "FamilyAdapter",
+    "ListPage",
+    "ListPageRequest",
+    "ListedLink",
+    "Pagination",
+    "adapter_for",
+    "probe_url",
+]

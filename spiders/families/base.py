@@ -58,6 +58,51 @@ class ListPage:
         return url.split("#", 1)[0]
 
 
+@dataclass(frozen=True)
+class ListPageRequest:
+    """A further page of the column: where it is, its place in the column, and how to ask.
+
+    ``number`` is the page's 1-based position when the pager says it (None for a page reached
+    by a next link); ``form`` holds the fields of a POST (Hanweb's grouped dataproxy requests).
+    """
+
+    url: str
+    number: int | None = None
+    form: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the page within a crawl (a POST's fields are part of it)."""
+        if self.form is None:
+            return self.url
+        return f"POST {self.url} {urlencode(self.form)}"
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """What one list page says about the rest of its column.
+
+    - ``pages``: further list pages to read;
+    - ``expected``: how many pages the column has, when the page says;
+    - ``unreachable``: (page number, why) for pages the column has but no static URL serves
+      (TRS ``list2.trsapi`` pages past ``maxStaticIndex`` come from a search API);
+    - ``declares_nothing``: the page shows no pager at all, so the spider may probe
+      ``index_N.html`` (the fallback for templates no adapter knows).
+    """
+
+    pages: tuple[ListPageRequest, ...] = ()
+    expected: int | None = None
+    unreachable: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def urls(self) -> list[str]:
+        return [page.url for page in self.pages]
+
+    @property
+    def declares_nothing(self) -> bool:
+        return not self.pages and self.expected is None and not self.unreachable
+
+
 class FamilyAdapter(Protocol):
     """How one CMS family lists its items and paginates."""
 
@@ -67,8 +112,8 @@ class FamilyAdapter(Protocol):
         """Every item link on the page (filtering to annual reports is the spider's job)."""
         ...
 
-    def next_pages(self, page: ListPage) -> list[str]:
-        """Absolute URLs of further list pages reachable from this one."""
+    def pagination(self, page: ListPage) -> Pagination:
+        """The further pages of the column this page shows, and its page count if it says."""
         ...
 
 
@@ -119,6 +164,34 @@ def next_page_links(page: ListPage) -> list[str]:
             if url and url != page.url and url not in urls:
                 urls.append(url)
     return urls
+
+
+def with_next_links(pagination: Pagination, page: ListPage) -> Pagination:
+    """``pagination`` plus the page's "next page" anchors it does not list already."""
+    known = set(pagination.urls)
+    extra = tuple(ListPageRequest(url) for url in next_page_links(page) if url not in known)
+    if not extra:
+        return pagination
+    return Pagination(pagination.pages + extra, pagination.expected, pagination.unreachable)
+
+
+_INDEX_FILE_RE = re.compile(r"^(?P<stem>[A-Za-z]+)(?:_(?P<n>\d+))?\.(?P<ext>s?html?)$")
+
+
+def probe_url(url: str, number: int) -> str | None:
+    """The ``index_N.html`` sibling of a column page (``number`` 0 is the page itself), or None
+    when the URL is not a column page of that shape (``…/``, ``…/index.html``, ``…/list.shtml``)."""
+    parts = urlsplit(url)
+    folder, _, name = parts.path.rpartition("/")
+    if not name:
+        stem, ext = "index", "html"
+    else:
+        match = _INDEX_FILE_RE.match(name)
+        if match is None:
+            return None
+        stem, ext = match.group("stem"), match.group("ext")
+    file_name = f"{stem}.{ext}" if number == 0 else f"{stem}_{number}.{ext}"
+    return urlunsplit(parts._replace(path=f"{folder}/{file_name}", query="", fragment=""))
 
 
 def with_page_number(url: str, number: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spiders.families.base import ListedLink, ListPage, anchor_links, next_page_links
+from spiders.families.base import ListedLink, ListPage, Pagination, anchor_links, with_next_links
 
 
 class GenericAdapter:
@@ -11,5 +11,5 @@ class GenericAdapter:
     def links(self, page: ListPage) -> list[ListedLink]:
         return anchor_links(page)
 
-    def next_pages(self, page: ListPage) -> list[str]:
-        return next_page_links(page)
+    def pagination(self, page: ListPage) -> Pagination:
+        return with_next_links(Pagination(), page)

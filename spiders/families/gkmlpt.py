@@ -1,7 +1,9 @@
 """Guangdong's gkmlpt platform: the column is a JSON API, ``/gkmlpt/api/all/{cat}?page=N&sid=…``.
 
-The answer carries ``articles`` (each with ``title`` and ``url``) and the totals ``total`` and
-``page_size``-like fields; later pages are the same URL with ``page=N``.
+The answer carries ``articles`` (each with ``title`` and ``url``), ``total`` (articles in the
+column) and ``page`` (this answer's page number); some deployments add a ``page_size``-like
+field, otherwise the first page's article count is the page size. Later pages are the same URL
+with ``page=N``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,15 @@ import math
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.families.base import ListedLink, ListPage, anchor_links, clean_title, with_page_number
+from spiders.families.base import (
+    ListedLink,
+    ListPage,
+    ListPageRequest,
+    Pagination,
+    anchor_links,
+    clean_title,
+    with_page_number,
+)
 
 MAX_GENERATED_PAGES = 200
 
@@ -35,19 +45,26 @@ class GkmlptAdapter:
                 found.append(ListedLink(url=url, title=title))
         return found
 
-    def next_pages(self, page: ListPage) -> list[str]:
+    def pagination(self, page: ListPage) -> Pagination:
         data = _json(page.text)
         if data is None:
-            return []
-        query = dict(parse_qsl(urlsplit(page.url).query))
-        if query.get("page", "1") not in ("1", ""):
-            return []
+            return Pagination()
         total = _int(data.get("total"))
+        articles = data.get("articles") or []
         size = _int(data.get("page_size") or data.get("pageSize") or data.get("size"))
-        if not total or not size:
-            return []
-        pages = min(math.ceil(total / size), MAX_GENERATED_PAGES)
-        return [with_page_number(page.url, n) for n in range(2, pages + 1)]
+        current = _int(data.get("page")) or _int(dict(parse_qsl(urlsplit(page.url).query)).get("page")) or 1
+        if total is None:
+            return Pagination()
+        if current != 1:
+            # The first page generated its siblings; a later page's article count (the last
+            # page is short) says nothing about the page size.
+            return Pagination(expected=math.ceil(total / size) if size else None)
+        # Without a page-size field, the first page is full unless the column is shorter.
+        size = size or len(articles) or None
+        expected = max(1, math.ceil(total / size)) if size else 1
+        last = min(expected, MAX_GENERATED_PAGES)
+        pages = tuple(ListPageRequest(with_page_number(page.url, n), n) for n in range(2, last + 1))
+        return Pagination(pages, expected=expected)
 
 
 def _json(text: str) -> dict[str, Any] | None:

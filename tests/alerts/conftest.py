@@ -13,6 +13,7 @@ from crawler.config import SiteConfig
 from crawler.items import PageFailureItem, ReportItem
 from storage import archive as store
 from storage.db import open_archive
+from storage.listing import ListingRecord
 
 DEPT = SiteConfig(
     key="tjj", name="示例市统计局", region="福建省示例市", level="department", family="trs",
@@ -37,7 +38,8 @@ class Archive:
         self.sessions = sessions
 
     def crawl(self, site: SiteConfig, reports: list[Report], *, failed: bool = False,
-              failures: list[PageFailureItem] = (), finish_reason: str = "finished") -> int:
+              failures: list[PageFailureItem] = (), finish_reason: str = "finished",
+              listing: ListingRecord | None = None) -> int:
         with self.sessions() as session, session.begin():
             store.sync_site(session, site)
             run_id = store.start_run(session, [site.key]).id
@@ -57,9 +59,28 @@ class Archive:
                 store.record_failure(session, run_id, failure)
         with self.sessions() as session, session.begin():
             store.finish_site_crawl(session, run_id, site.key, pages=len(reports) + 1,
-                                    finish_reason=finish_reason, failed=failed)
+                                    finish_reason=finish_reason, failed=failed, listing=listing)
             store.finish_run(session, run_id)
         return run_id
+
+
+def listing(*, pages: int = 2, read: int = 2, years: tuple[int, ...] = (), failure: str = "HTTP 404") -> ListingRecord:
+    """A listing record of DEPT's column with ``pages`` pages of which the first ``read`` were
+    read (the others failed with ``failure``), naming ``years``."""
+    column = DEPT.list_urls[0]
+    record = ListingRecord()
+    record.add_column(column)
+    record.declare(column, pages)
+    for number in range(1, pages + 1):
+        url = column if number == 1 else column.replace("index.html", f"index_{number - 1}.html")
+        record.plan(url, column, number, url)
+        if number <= read:
+            record.mark_fetched(url)
+        else:
+            record.mark_failed(url, failure)
+    for year in years:
+        record.add_year(year)
+    return record
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from crawler.attachments import attachment_path
 from crawler.demo.content import Block, block_lines, make_table3_numbers, table3
 from crawler.demo.docx import make_docx
 from crawler.demo.pdf import make_pdf
+from crawler.extract.sections import sections_json
 from crawler.demo.server import DemoServer
 from crawler.demo.site import DemoPage, DemoSite
 from storage.db import open_archive
@@ -92,6 +93,7 @@ def bureau(tmp_path: Path):
         other_host = server.base_url.replace("127.0.0.1", "localhost")
         links = "".join(f'<p><a href="{name}">附件{i}</a></p>' for i, name in enumerate(normal_links))
         links += f'<p><a href="{other_host}/nb/a.ofd?copy=1">另一主机上的附件</a></p>'
+        links += f'<p><a href="{server.base_url}/nb/a.ofd?copy=2">同一附件的另一地址</a></p>'
         server.replace_page("/nb/2022.html", _page(T_NORMAL, f"<p>{PROSE}</p>{links}").encode("utf-8"))
         # GBK bytes labelled UTF-8 in both the header and the page's own <meta>.
         server.replace_page("/nb/2021.html", _page(T_GBK, f"<p>{PROSE}</p>").encode("gbk"))
@@ -126,6 +128,9 @@ def test_attachments_are_stored_read_and_linked_and_hostile_files_cost_nothing(
         assert only.has_tables and only.tables["format"] == "2021"
         assert list(only.tables["table3"]["rows"].values()) == numbers
         assert only.tables["checks"] == {"balance": True, "row_totals": True, "outcome_sum": True}
+        # its sections were split from the attachment's text (offsets into the final body)
+        assert only.sections and only.sections == sections_json(only.body_text)
+        assert only.body_text[only.sections[0]["start"]:].startswith("一、总体情况")
 
         # GBK labelled UTF-8: the title round-trips.
         assert documents[url + "2021.html"].title == T_GBK
@@ -157,7 +162,11 @@ def test_attachments_are_stored_read_and_linked_and_hostile_files_cost_nothing(
         assert attachment_path(big.sha256, data_dir).stat().st_size == big.size
         assert links[url + "huge.pdf"].attachment is None and links[url + "huge.pdf"].error
         assert links[url + "missing.pdf"].error == "HTTP 404"
-        # Another host: fetched too; the same bytes are one Attachment row.
+        # Another address of the same file: the same bytes are one Attachment row.
+        assert links[url + "a.ofd?copy=2"].attachment_id == links[url + "a.ofd"].attachment_id
+        # Another host that is a loopback address (not the site's own origin): refused, not fetched.
         other = next(link for u, link in links.items() if "localhost" in u)
-        assert other.attachment_id == links[url + "a.ofd"].attachment_id
+        assert other.attachment_id is None
+        assert other.error.startswith("refused: localhost resolves to ")
+        assert other.error.endswith("a loopback address (not a configured origin of this site)")
         assert len({a.sha256 for a in session.scalars(select(Attachment))}) == session.query(Attachment).count()

@@ -25,6 +25,7 @@ ARCHIVE_TABLES |= {"attachments", "attachment_links"}  # 0002_extraction
 ARCHIVE_TABLES |= {"captures", "url_states"}  # 0003_capture
 ARCHIVE_TABLES |= {"crawl_leases", "crawl_health", "alerts", "alert_outbox", "scheduler_events"}  # 0004_monitoring
 ARCHIVE_TABLES |= {"search_entries"}  # 0005_search (plus the FTS5 tables on SQLite, not compared)
+ARCHIVE_TABLES |= {"document_urls"}  # 0008_document_urls
 
 
 @pytest.fixture

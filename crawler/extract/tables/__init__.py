@@ -7,16 +7,23 @@ row is one line of whitespace-separated cells). Both return the shape stored in
 has neither tables nor standard prose numbers::
 
     {"format": "2021" | "2019" | "prose" | None,
+     "format_basis": "table3" | "table2" | "report_year" | None,
      "table2": {row_key: {field: number}} | None,        # see statistics.parse_table2
      "table3": {"columns": TABLE3_COLUMNS, "rows": {row_key: [7 ints]}} | None,
      "table4": {"review" | "litigation_direct" | "litigation_after_review":
                 {"upheld", "corrected", "other", "pending", "total": int}} | None,
+     "completeness": {"table2" | "table3" | "table4": {"status", "missing": [Chinese labels]}},
+     "check_results": [{"name", "label", "status": "passed" | "failed" | "not_evaluated",
+                        "failures": [...numbers...], "reason"}],
      "checks": {"balance": bool | None, "row_totals": bool | None, "outcome_sum": bool | None},
      "prose": {"requests_received": n, "proactive_items": n, …, "estimated": True}}  # prose only
 
-Format: ``"2021"`` or ``"2019"`` from table 3's （六）其他处理 rows (three in the 2021 form, one in
-the 2019 trial form), else from table 2's column words (制发/废止 → 2021, 新制作 → 2019). A check is
-None when the rows it needs were not all found.
+Format from the rows present (:func:`.checks.detect_format`): table 3's （六）其他处理 rows (three
+in the 2021 form, one in the 2019 trial form), else table 2's column words (制发/废止 → 2021,
+新制作 → 2019), else the report year. A table with rows of its format missing is
+``incomplete`` and its checks are ``not_evaluated`` (legacy ``checks``: None), never passed.
+:func:`best_tables` picks, table by table, the better of two readings of one document (a PDF's
+ruled grid and its text).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 
 from lxml import etree
 
+from .checks import LEGACY_CHECKS, assess, check_results_of, checks_flag, labelled_tables
 from .grid import html_grid, text_grid
 from .prose import PROSE_KEYS, prose_numbers
 from .statistics import (
@@ -37,7 +45,6 @@ from .statistics import (
     parse_table2,
     parse_table3,
     parse_table4,
-    table3_format,
 )
 
 __all__ = [
@@ -47,61 +54,38 @@ __all__ = [
     "TABLE3_ROWS_2021",
     "TABLE4_GROUPS",
     "TABLE4_OUTCOMES",
+    "assess",
+    "best_tables",
+    "check_results_of",
+    "checks_flag",
     "evaluate_checks",
+    "labelled_tables",
     "tables_from_element",
     "tables_from_grids",
+    "tables_from_attachment",
     "tables_from_text",
 ]
 
-_OUTSIDE_RESULTS = {"new_requests", "carried_over", "total", "carried_forward"}
-
-
-def evaluate_checks(table3: dict | None) -> dict[str, bool | None]:
-    """The form's own consistency checks on table 3 (None: rows missing, cannot tell).
+def evaluate_checks(table3: dict | None, report_year: int | None = None) -> dict[str, bool | None]:
+    """The form's own consistency checks on table 3, legacy shape (None: not evaluated).
 
     balance: 一 + 二 = （七）总计 + 四, every column; row_totals: 总计 column = sum of the other
-    six, every row; outcome_sum: （七） = sum of （一）…（六）, every column."""
-    checks: dict[str, bool | None] = {"balance": None, "row_totals": None, "outcome_sum": None}
-    if not table3:
-        return checks
-    rows: dict[str, list[int]] = table3["rows"]
-    if {"new_requests", "carried_over", "total", "carried_forward"} <= rows.keys():
-        checks["balance"] = all(
-            rows["new_requests"][c] + rows["carried_over"][c]
-            == rows["total"][c] + rows["carried_forward"][c]
-            for c in range(len(TABLE3_COLUMNS))
-        )
-    if rows:
-        checks["row_totals"] = all(sum(v[:6]) == v[6] for v in rows.values())
-    expected = TABLE3_ROWS_2021 if table3_format(table3) == "2021" else TABLE3_ROWS_2019
-    results = [k for k in expected if k not in _OUTSIDE_RESULTS]
-    if "total" in rows and all(k in rows for k in results):
-        checks["outcome_sum"] = all(
-            sum(rows[k][c] for k in results) == rows["total"][c] for c in range(len(TABLE3_COLUMNS))
-        )
-    return checks
+    six, every row; outcome_sum: （七） = sum of （一）…（六）, every column. A table 3 with rows of
+    its format missing is not evaluated at all (see :mod:`.checks`)."""
+    return assess({"table2": None, "table3": table3, "table4": None}, report_year)["checks"]
 
 
 def _result(table2, table3, table4, text: str, report_year: int | None) -> dict[str, Any] | None:
-    if table3:
-        fmt: str | None = table3_format(table3)
-    elif table2:
-        fields = {f for values in table2.values() for f in values}
-        fmt = "2021" if fields & {"issued", "repealed", "in_force"} else (
-            "2019" if fields & {"new_made", "new_published", "previous_count"} else None
-        )
-    else:
-        fmt = None
     if table2 or table3 or table4:
-        return {"format": fmt, "table2": table2, "table3": table3, "table4": table4,
-                "checks": evaluate_checks(table3)}
+        return assess({"format": None, "table2": table2, "table3": table3, "table4": table4},
+                      report_year)
     if report_year is not None and report_year >= 2019:
         return None  # post-2019 prose without tables: the form's numbers are not there
     prose = prose_numbers(text)
     if prose is None:
         return None
     return {"format": "prose", "table2": None, "table3": None, "table4": None,
-            "checks": evaluate_checks(None), "prose": prose}
+            "checks": {name: None for name in LEGACY_CHECKS}, "prose": prose}
 
 
 def tables_from_grids(
@@ -151,3 +135,50 @@ def tables_from_text(text: str, report_year: int | None = None) -> dict[str, Any
     return tables_from_grids(
         [text_grid(text.splitlines())], text, report_year, headers_align=False
     )
+
+
+def _table3_score(tables: dict[str, Any] | None) -> tuple:
+    if not tables or not tables.get("table3"):
+        return (0, 0, 0)
+    done = (tables.get("completeness") or {}).get("table3", {}).get("status") == "complete"
+    passed = sum(1 for r in tables.get("check_results") or []
+                 if r["name"] in LEGACY_CHECKS and r["status"] == "passed")
+    return (int(done), passed, len(tables["table3"]["rows"]))
+
+
+def _table4_score(tables: dict[str, Any] | None) -> tuple:
+    if not tables or not tables.get("table4"):
+        return (0, 0)
+    passed = any(r["name"] == "table4_totals" and r["status"] == "passed"
+                 for r in tables.get("check_results") or [])
+    return (1, int(passed))
+
+
+def best_tables(*candidates: dict[str, Any] | None, report_year: int | None = None) -> dict[str, Any] | None:
+    """Table by table, the best of several readings of one document (earlier wins ties).
+
+    Table 3: whole first, then more checks passed, then more rows; table 4: found and its totals
+    consistent; table 2: more rows. The result is assessed again (format, completeness, checks)."""
+    found = [c for c in candidates if c and c.get("format") != "prose"]
+    if not found:
+        return next((c for c in candidates if c), None)
+    table3 = max(found, key=_table3_score).get("table3")
+    table4 = max(found, key=_table4_score).get("table4")
+    table2 = max(found, key=lambda c: len(c.get("table2") or {})).get("table2")
+    return assess({"format": None, "table2": table2, "table3": table3, "table4": table4}, report_year)
+
+
+def tables_from_attachment(
+    text: str, grids: list[list[list[str]]] | None = None, report_year: int | None = None,
+    layout_text: str | None = None,
+) -> dict[str, Any] | None:
+    """An attachment's tables, table by table the best of its readings (:func:`best_tables`):
+    its ruled grids (a PDF's, found by pdfplumber), its text lines (pypdf's text of a PDF, a
+    DOCX's tab-separated rows) and, for a PDF where those fall short, its text rebuilt from
+    character positions. The ruled grid wins ties: its columns are read by their headers."""
+    from_grids = tables_from_grids(grids, text, report_year) if grids else None
+    from_text = tables_from_text(text, report_year) if text else None
+    from_layout = tables_from_text(layout_text, report_year) if layout_text else None
+    if from_grids is None and from_layout is None:
+        return from_text
+    return best_tables(from_grids, from_text, from_layout, report_year=report_year)

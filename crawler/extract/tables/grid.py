@@ -95,12 +95,18 @@ def _trailing_numbers(cells: list[str]) -> int:
     return count
 
 
+_LOOKBACK = 4  # label lines a wrapped row label may span above its numbers
+
+
 def text_grid(lines: list[str], row_width: int = 7) -> Grid:
     """Plain text lines (a PDF's or a flattened table's) as rows of whitespace-split cells.
 
-    PDF text wraps long table rows; two repairs undo that: a line of numbers only continues the
-    row above when that row has fewer than ``row_width`` numbers at its end, and a short label
-    fragment with numbers ("情形） 0 0 1 …") continues a label line that has no numbers."""
+    PDF text wraps long table rows; three repairs undo that: a line of numbers only continues the
+    row above when that row has fewer than ``row_width`` numbers at its end; a short label
+    fragment with numbers ("情形） 0 0 1 …") continues a label line that has no numbers; and a
+    row whose label does not start with an item number ("1、", "（二）") takes the label lines
+    just above it back to the nearest one that does (a label wrapped over several lines, its
+    numbers on the last line or on a line of their own)."""
     rows: Grid = []
     for cells in (line.split() for line in lines):
         if not cells:
@@ -111,6 +117,7 @@ def text_grid(lines: list[str], row_width: int = 7) -> Grid:
             if numbers_only and 0 < len(previous) and _trailing_numbers(previous) < row_width \
                     and _trailing_numbers(previous) < len(previous):
                 previous.extend(cells)
+                _join_wrapped_label(rows, row_width)
                 continue
             count = _trailing_numbers(cells)
             fragment = cells[: len(cells) - count]
@@ -119,9 +126,36 @@ def text_grid(lines: list[str], row_width: int = 7) -> Grid:
                     and _trailing_numbers(previous) == 0):
                 previous[-1] += fragment[0]
                 previous.extend(cells[len(fragment):])
+                _join_wrapped_label(rows, row_width)
                 continue
         rows.append(cells)
+        if _trailing_numbers(cells) >= row_width:
+            _join_wrapped_label(rows, row_width)
     return rows
+
+
+def _join_wrapped_label(rows: Grid, row_width: int) -> None:
+    """The last row has its numbers; if its label starts no item, join the label-only lines
+    above it (up to the nearest that starts one) into its label."""
+    last = rows[-1]
+    count = _trailing_numbers(last)
+    if count < row_width:
+        return
+    label = last[: len(last) - count]
+    if label and _STARTS_ORDINAL_RE.match(label[0]):
+        return
+    start = None
+    for back in range(1, min(_LOOKBACK, len(rows) - 1) + 1):
+        above = rows[-1 - back]
+        if _trailing_numbers(above) > 0 or len(above) != 1:
+            break
+        if _STARTS_ORDINAL_RE.match(above[0]):
+            start = len(rows) - 1 - back
+            break
+    if start is None:
+        return
+    joined = "".join(r[0] for r in rows[start:-1]) + "".join(label)
+    rows[start:] = [[joined, *last[len(last) - count:]]]
 
 
 def normalize_label(text: str) -> str:

@@ -10,6 +10,8 @@ Revises: 0006
 - ``crawl_errors`` gains ``report_year``: the year the listing gave for a failed report link.
 - Run and site-crawl statuses gain ``abandoned`` (the process died; closed by a later start),
   and site crawls gain ``interrupted`` (Ctrl-C or SIGTERM): neither is evidence about a site.
+- Alert kinds gain ``report_checks`` (a report's statistics tables fail their checks or are
+  incomplete).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ _RUN_BEFORE = ("running", "finished", "failed", "interrupted")
 _RUN_AFTER = ("running", "finished", "failed", "interrupted", "abandoned")
 _SITE_BEFORE = ("running", "ok", "failed")
 _SITE_AFTER = ("running", "ok", "failed", "interrupted", "abandoned")
+_KINDS_BEFORE = (
+    "report_missing", "report_late", "site_unreachable", "listing_broken", "report_changed", "report_removed",
+)
+_KINDS_AFTER = (*_KINDS_BEFORE, "report_checks")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -59,9 +65,16 @@ def upgrade() -> None:
         batch.alter_column("list_pages_failed", server_default=None)
     with op.batch_alter_table("crawl_errors") as batch:
         batch.add_column(sa.Column("report_year", sa.Integer(), nullable=True))
+    with op.batch_alter_table("alerts") as batch:
+        batch.drop_constraint(op.f("ck_alerts_ck_alerts_kind"), type_="check")
+        batch.create_check_constraint("kind", _in("kind", _KINDS_AFTER))
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM alerts WHERE kind = 'report_checks'")
+    with op.batch_alter_table("alerts") as batch:
+        batch.drop_constraint(op.f("ck_alerts_kind"), type_="check")
+        batch.create_check_constraint(op.f("ck_alerts_ck_alerts_kind"), _in("kind", _KINDS_BEFORE))
     with op.batch_alter_table("crawl_errors") as batch:
         batch.drop_column("report_year")
     op.execute("UPDATE site_crawls SET status = 'failed' WHERE status IN ('interrupted', 'abandoned')")

@@ -191,3 +191,93 @@ def make_zip_bomb(kind: str = "docx", expanded_mb: int = 20) -> bytes:
             for _ in range(expanded_mb):
                 handle.write(chunk)
     return out.getvalue()
+
+
+def make_ofd_glyphs(
+    paragraphs: list[str],
+    per_line: int = 20,
+    *,
+    size: float = 5.0,
+    mode: str = "glyph",
+    shuffle_seed: int | None = None,
+    pages: int = 1,
+) -> bytes:
+    """An OFD laid out as converters write it: ``paragraphs`` wrapped at ``per_line`` ems (a CJK
+    character one, ASCII half; the first line of each indented by two), 1.5 × ``size`` line pitch, a wider gap between
+    paragraphs, the lines spread over ``pages`` pages.
+
+    ``mode="glyph"``: one TextObject per character, each with its own Boundary and one TextCode
+    (what many OFD printers write); ``"deltax"``: one TextObject per line whose single TextCode
+    places its glyphs with ``DeltaX`` (using the ``g N d`` shorthand). ``shuffle_seed``: the
+    objects are written in a shuffled order, so only their positions give the reading order."""
+    import random
+
+    ns = "http://www.ofdspec.org/2016"
+    placed: list[tuple[float, float, str]] = []  # (x, baseline y, line text) per line
+    y = 20.0
+    for paragraph in paragraphs:
+        lines, current, used, first = [], "", 0.0, True
+        for char in paragraph:  # wrapped by width: CJK one em, ASCII half
+            step = 0.5 if char.isascii() else 1.0
+            if current and used + step > (per_line - 2 if first else per_line):
+                lines.append((first, current))
+                current, used, first = "", 0.0, False
+            current += char
+            used += step
+        if current:
+            lines.append((first, current))
+        for first, line in lines:
+            placed.append((20.0 + (2 * size if first else 0.0), y, line))
+            y += 1.5 * size
+        y += 1.5 * size  # the gap between paragraphs
+    def advance(char: str) -> float:  # CJK one em, ASCII half
+        return size / 2 if char.isascii() else size
+
+    lines_per_page = -(-len(placed) // pages)
+    page_objects: list[list[str]] = []
+    next_id = 10
+    for number, (x, baseline, line) in enumerate(placed):
+        if number % lines_per_page == 0:
+            page_objects.append([])
+        objects = page_objects[-1]
+        baseline -= (number // lines_per_page) * lines_per_page * 1.5 * size  # each page from the top
+        if mode == "glyph":
+            left = x
+            for char in line:
+                objects.append(
+                    f'<ofd:TextObject ID="{next_id}" Boundary="{left:.2f} {baseline - size:.2f} {size} {size * 1.2}"'
+                    f' Font="1" Size="{size}"><ofd:TextCode X="0" Y="{size:.2f}">{char}</ofd:TextCode></ofd:TextObject>'
+                )
+                left += advance(char)
+                next_id += 1
+        else:
+            steps = [advance(char) for char in line[:-1]]
+            deltas = f"g {len(steps)} {size}" if set(steps) == {size} else " ".join(f"{s:g}" for s in steps)
+            objects.append(
+                f'<ofd:TextObject ID="{next_id}" Boundary="{x:.2f} {baseline - size:.2f} {len(line) * size} {size * 1.2}"'
+                f' Font="1" Size="{size}"><ofd:TextCode X="0" Y="{size:.2f}" DeltaX="{deltas}">'
+                f'{line}</ofd:TextCode></ofd:TextObject>'
+            )
+            next_id += 1
+    if shuffle_seed is not None:
+        for objects in page_objects:
+            random.Random(shuffle_seed).shuffle(objects)
+    pages = len(page_objects)
+    members = {
+        "OFD.xml": f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{ns}" Version="1.0" DocType="OFD">'
+        '<ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>',
+        "Doc_0/Document.xml": f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{ns}"><ofd:Pages>'
+        + "".join(f'<ofd:Page ID="{p + 1}" BaseLoc="Pages/Page_{p}/Content.xml"/>' for p in range(pages))
+        + "</ofd:Pages></ofd:Document>",
+    }
+    for p in range(pages):
+        chunk = "".join(page_objects[p])
+        members[f"Doc_0/Pages/Page_{p}/Content.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{ns}">'
+            f'<ofd:Content><ofd:Layer ID="2">{chunk}</ofd:Layer></ofd:Content></ofd:Page>'
+        )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, xml in members.items():
+            archive.writestr(name, xml.encode("utf-8"))
+    return out.getvalue()

@@ -51,7 +51,8 @@ def test_build_is_deterministic():
 
 def test_expected_counts(site):
     per_site = Counter(r.site_key for r in site.expected_reports)
-    assert per_site == {"demo-tjj": 10, "demo-jyj": 7, "demo-xian": 12}
+    # demo-xian: 12 text reports and the scanned one (2011, images only; needs fonts-wqy-zenhei)
+    assert per_site == {"demo-tjj": 10, "demo-jyj": 7, "demo-xian": 13, "demo-qu": 8}
     assert {(f.site_key, f.kind) for f in site.expected_failures} == {
         ("demo-tjj", "http-404"),
         ("demo-jyj", "timeout"),
@@ -94,6 +95,7 @@ LIST_PAGES = {
     "demo-jyj": ["/col/col1001/index.html"]
     + [f"/module/web/jpage/dataproxy.jsp?page={n}" for n in (2, 3)],
     "demo-xian": [f"/xian/xxgk/ndbg/{n}" for n in ("list.html", "list_2.html", "list_3.html")],
+    "demo-qu": ["/qu/zwgk/zfxxgknb/", "/qu/zwgk/zfxxgknb/index_1.html"],
 }
 
 
@@ -242,7 +244,7 @@ def test_xian_pages_are_gbk_and_not_utf8(site):
 
 def test_xian_report_variants(site):
     xian = {r.report_year: r for r in site.expected_reports if r.site_key == "demo-xian"}
-    assert sorted(xian) == list(range(2012, 2024))
+    assert sorted(xian) == list(range(2011, 2024))
     bare = xian[2017]
     assert bare.index_no is None
     text = _text(site, bare.path)
@@ -253,6 +255,22 @@ def test_xian_report_variants(site):
     assert xian[2019].table_format == "2019" and len(xian[2019].table3) == 23
     with_info = _text(site, xian[2023].path)
     assert "<span>发布机构：示范县人民政府办公室</span><span>发布日期：2024-03-25</span>" in with_info
+
+
+def test_xian_scanned_report_is_images_of_its_pages(site):
+    """The 2011 report is a scan (图片版): its body is two PNG pages drawn by the project's own
+    code and no text -- what the crawl must read by OCR."""
+    from crawler.extract import extract_detail_from_bytes
+
+    scanned = next(r for r in site.expected_reports if r.site_key == "demo-xian" and r.report_year == 2011)
+    page = site.pages[scanned.path]
+    fields, _ = extract_detail_from_bytes(page.body, "http://demo" + scanned.path, page.content_type)
+    assert fields.image_only is True and fields.title == scanned.title
+    assert [u.rsplit("/", 1)[1] for u in fields.images] == ["content_100_1.png", "content_100_2.png"]
+    for url in fields.images:
+        png = site.pages[url.removeprefix("http://demo")]
+        assert png.content_type == "image/png" and png.body.startswith(b"\x89PNG")
+    assert scanned.index_no == "013990021/2012-00000" and scanned.attachments == []
 
 
 def test_attachment_pages(site):

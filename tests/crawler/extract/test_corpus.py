@@ -61,7 +61,8 @@ def test_every_page_extracts_without_error(extracted):
             "title", "index_no", "publisher", "pub_date", "doc_no", "topic", "report_year",
             "body_text", "attachments", "tables",
         }
-        assert fields.body_text, row["id"]
+        if row["kind"] != "list":  # a column page's content is its links, not a body
+            assert fields.body_text, row["id"]
 
 
 def test_body_text_against_reference(extracted, corpus_dev: Path):

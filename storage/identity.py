@@ -1,0 +1,213 @@
+"""Which archived document a fetched report is: one document per report, wherever it moves.
+
+Sites move reports: a column is reorganised under a new path, the bureau moves to a new domain,
+a new CMS re-publishes every page. A report found at a URL the archive does not know yet joins
+an existing document of the same site when, in this order:
+
+1. **URL** -- the URL is already one of the document's URLs (:class:`~storage.models_identity.
+   DocumentUrl`, or the document's own ``url``);
+2. **索引号** -- its index number is the document's, and their report years do not differ;
+3. **year and title** -- the same report year (both known) and the same :func:`normalize_title`
+   (NFKC, case, whitespace and punctuation ignored), unless both have an index number and the
+   two differ (a portal listing several bodies' reports under one generic title gives each its
+   own 索引号);
+4. **content** -- the normalized body (:func:`storage.normalize.content_hash`) equals a version of
+   the document, the body is substantial (:func:`substantial_body`: a page that is only a link to
+   its attachment, or empty, says nothing about which report it is), and the report years do not
+   differ.
+
+Among several matching documents the oldest (lowest id) wins. The year and index-number guards
+are there because merging two different reports loses one from the counts, which is worse than
+keeping a moved report twice.
+
+:func:`normalize_title`, :func:`meaningful_index_no` and :func:`substantial_body` are pure; the
+lookups take a session and never write, except :func:`lock_site`. Migration 0008 applies a
+frozen copy of these rules to the documents archived before it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from storage.models import Document, Site, Version
+from storage.models_identity import DocumentUrl
+from storage.normalize import normalize_text
+
+__all__ = [
+    "MIN_BODY_CHARS",
+    "RULES",
+    "Match",
+    "ReportIdentity",
+    "document_by_url",
+    "find_document",
+    "lock_site",
+    "meaningful_index_no",
+    "normalize_title",
+    "substantial_body",
+    "urls_of",
+]
+
+#: A body counts for the content rule from this many characters (whitespace not counted) of
+#: normalized text: a full report has thousands, an attachment-only page a line or two.
+MIN_BODY_CHARS = 200
+
+#: The matching rules, in the order they are tried.
+RULES = ("url", "index_no", "title", "content")
+
+# Dropped from titles: punctuation (P*), separators (Z*), controls and format characters.
+_DROPPED_CATEGORIES = ("P", "Z", "Cc", "Cf")
+
+
+def normalize_title(title: str | None) -> str:
+    """``title`` as compared by the title rule: NFKC, case-folded, without whitespace (NBSP and
+    U+3000 included) or punctuation. ``"莆田市统计局 2023年 政府信息公开工作年度报告"`` and
+    ``"莆田市统计局2023年政府信息公开工作年度报告。"`` are the same; ``""`` for no title."""
+    normalized = unicodedata.normalize("NFKC", title or "").casefold()
+    return "".join(
+        ch
+        for ch in normalized
+        if not ch.isspace() and not unicodedata.category(ch).startswith(_DROPPED_CATEGORIES)
+    )
+
+
+def meaningful_index_no(index_no: str | None) -> str | None:
+    """The index number stripped, or None when there is none or it has no letter or digit
+    (``"无"`` is a word and stays; ``"-"``, ``"/"`` or blanks are not an index number)."""
+    value = (index_no or "").strip()
+    if not any(ch.isalnum() for ch in value):
+        return None
+    return value
+
+
+def substantial_body(body_text: str | None) -> bool:
+    """Whether the body is long enough for the content rule (:data:`MIN_BODY_CHARS`)."""
+    normalized = normalize_text(body_text or "")
+    return sum(1 for ch in normalized if not ch.isspace()) >= MIN_BODY_CHARS
+
+
+@dataclass(frozen=True)
+class ReportIdentity:
+    """What the rules look at in a fetched report."""
+
+    url: str
+    index_no: str | None
+    report_year: int | None
+    title: str | None
+    content_hash: str
+    substantial: bool
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        url: str,
+        index_no: str | None,
+        report_year: int | None,
+        title: str | None,
+        body_text: str | None,
+        content_hash: str,
+    ) -> ReportIdentity:
+        return cls(
+            url=url,
+            index_no=meaningful_index_no(index_no),
+            report_year=report_year,
+            title=title,
+            content_hash=content_hash,
+            substantial=substantial_body(body_text),
+        )
+
+
+class Match(NamedTuple):
+    """The document a report is, and the rule that said so (one of :data:`RULES`)."""
+
+    document_id: int
+    rule: str
+
+
+def _years_differ(a: int | None, b: int | None) -> bool:
+    return a is not None and b is not None and a != b
+
+
+def document_by_url(session: Session, site_id: int, url: str) -> int | None:
+    """The id of the site's document that has ``url`` among its URLs, or None."""
+    found = session.scalar(
+        select(DocumentUrl.document_id).where(DocumentUrl.site_id == site_id, DocumentUrl.url == url)
+    )
+    if found is None:  # a document written without its URL row (bulk loads)
+        found = session.scalar(select(Document.id).where(Document.site_id == site_id, Document.url == url))
+    return found
+
+
+def find_document(session: Session, site_id: int, report: ReportIdentity) -> Match | None:
+    """The site's document this report is, by the first rule that finds one (module docstring)."""
+    document_id = document_by_url(session, site_id, report.url)
+    if document_id is not None:
+        return Match(document_id, "url")
+    if report.index_no is not None:
+        candidates = session.execute(
+            select(Document.id, Document.report_year)
+            .where(Document.site_id == site_id, Document.index_no == report.index_no)
+            .order_by(Document.id)
+        ).all()
+        for candidate_id, year in candidates:
+            if not _years_differ(year, report.report_year):
+                return Match(candidate_id, "index_no")
+    title = normalize_title(report.title)
+    if title and report.report_year is not None:
+        candidates = session.execute(
+            select(Document.id, Document.title, Document.index_no)
+            .where(Document.site_id == site_id, Document.report_year == report.report_year)
+            .order_by(Document.id)
+        ).all()
+        for candidate_id, candidate_title, candidate_index_no in candidates:
+            other_index_no = meaningful_index_no(candidate_index_no)
+            if report.index_no and other_index_no and report.index_no != other_index_no:
+                continue
+            if normalize_title(candidate_title) == title:
+                return Match(candidate_id, "title")
+    if report.substantial:
+        stmt = (
+            select(Document.id)
+            .join(Version, Version.document_id == Document.id)
+            .where(Document.site_id == site_id, Version.content_hash == report.content_hash)
+            .order_by(Document.id)
+            .limit(1)
+        )
+        if report.report_year is not None:
+            stmt = stmt.where(
+                (Document.report_year.is_(None)) | (Document.report_year == report.report_year)
+            )
+        document_id = session.scalar(stmt)
+        if document_id is not None:
+            return Match(document_id, "content")
+    return None
+
+
+def lock_site(session: Session, site_id: int) -> None:
+    """Make writers that add a URL or a document to this site take turns, until commit.
+
+    PostgreSQL: ``FOR NO KEY UPDATE`` on the site row (it does not block the foreign-key checks
+    of rows that reference the site). SQLite: a no-op write, which takes the database's write
+    lock now, so the lookups that follow see every committed document.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Site.id).where(Site.id == site_id).with_for_update(key_share=True))
+    else:
+        # (not the key column: an update of a referenced key makes SQLite check every child table)
+        session.execute(text("UPDATE sites SET updated_at = updated_at WHERE id = :id"), {"id": site_id})
+
+
+def urls_of(session: Session, document_id: int) -> list[DocumentUrl]:
+    """The document's URLs, most recently seen first."""
+    return list(
+        session.scalars(
+            select(DocumentUrl)
+            .where(DocumentUrl.document_id == document_id)
+            .order_by(DocumentUrl.last_seen_at.desc(), DocumentUrl.id.desc())
+        ).all()
+    )

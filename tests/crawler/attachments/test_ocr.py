@@ -1,0 +1,135 @@
+"""OCR of scanned reports (图片版) in the attachment sandbox, and a crawl that archives one.
+
+Needs the Makefile's SYSTEM_PACKAGES: tesseract-ocr, tesseract-ocr-chi-sim, poppler-utils and
+fonts-wqy-zenhei (the demo draws its scanned report with it).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crawler.attachments import ExtractionLimits, extract_text, sniff_media_type
+from crawler.attachments.sniff import PDF, PNG
+from crawler.demo.image import cjk_font_path, render_pages
+from crawler.demo.pdf import make_pdf
+from crawler.demo.site import XIAN, _report_content
+from crawler.demo.content import block_lines
+from storage.db import open_archive
+from storage.models import Document, Version
+from storage.search import search
+from tests.crawler.harness import FAST_CRAWL, run_nianbao
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("tesseract") is None or shutil.which("pdftoppm") is None or cjk_font_path() is None,
+    reason="needs tesseract-ocr, tesseract-ocr-chi-sim, poppler-utils and fonts-wqy-zenhei (make test installs them)",
+)
+
+TITLE = "示范市统计局2022年政府信息公开工作年度报告"
+PARAGRAPHS = [
+    "本报告根据《中华人民共和国政府信息公开条例》编制，所列数据的统计期限自2022年1月1日起至2022年12月31日止。",
+    "一、总体情况",
+    "2022年，我局深入贯彻落实《条例》，全年共主动公开政府信息249条，新收政府信息公开申请10件。",
+]
+
+
+def _cer(ocr: str, reference: str) -> float:
+    from bench.ocr import cer
+
+    return cer(ocr, reference)
+
+
+def _rendered_page(tmp_path: Path, dpi: int = 300) -> tuple[Path, str]:
+    """Page 1 of a PDF the project writes, rendered by pdftoppm; and its text layer."""
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(make_pdf(TITLE, PARAGRAPHS))
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    reference = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
+    return tmp_path / "page.png", reference
+
+
+def test_a_rendered_report_page_is_read_by_ocr_in_the_sandbox(tmp_path):
+    """A scanned page (a PNG of a report page) is recognised as an image and read by OCR in the
+    sandbox child: the text matches the page's own text layer within 3% CER, and the result
+    says which engine read it and how confident it was."""
+    image, reference = _rendered_page(tmp_path)
+    assert sniff_media_type(image.read_bytes(), "http://x/scan.png") == PNG
+    result = extract_text(image, PNG)
+    assert result.error is None and result.image_only is True
+    assert _cer(result.text, reference) <= 0.03, result.text
+    assert "政府信息公开条例" in result.text
+    assert result.ocr["engine"].startswith("tesseract") and "chi_sim" in result.ocr["engine"]
+    assert 50 <= result.ocr["confidence"] <= 100 and result.ocr["pages"] == 1
+
+
+def test_a_pdf_without_a_text_layer_is_read_by_ocr(tmp_path):
+    """A scanned PDF (pages that are only images, as a scanner writes them) has no text layer;
+    the sandbox renders its pages and reads them by OCR, and the version-level marking says so."""
+    pages = render_pages(TITLE, PARAGRAPHS)
+    from PIL import Image
+
+    scan = tmp_path / "scan.pdf"
+    Image.open(io.BytesIO(pages[0])).save(scan, "PDF", resolution=150)
+    result = extract_text(scan, PDF)
+    assert result.error is None and result.image_only is True
+    assert "主动公开政府信息249条" in result.text.replace(" ", "")
+    assert result.ocr["pages"] == 1
+
+
+def test_a_tiny_time_limit_is_a_recorded_failure_not_a_hang(tmp_path):
+    """OCR runs under the sandbox's limits: with a time limit too short to read a page, the
+    result comes back at once with the reason recorded (and the PDF's missing text), and the
+    OCR engine started by the child is killed with it."""
+    image, _ = _rendered_page(tmp_path)
+    started = time.monotonic()
+    result = extract_text(image, PNG, ExtractionLimits(ocr_timeout_seconds=0.3))
+    assert time.monotonic() - started < 10
+    assert result.text is None and result.image_only is True
+    assert result.error == "OCR timed out after 0.3s"
+    time.sleep(0.5)
+    leftover = subprocess.run(["pgrep", "-f", f"tesseract {image.parent}"], capture_output=True)
+    assert leftover.returncode == 1, leftover.stdout  # no orphaned engine
+
+
+def test_a_memory_limit_too_small_is_a_recorded_failure(tmp_path):
+    """The sandbox's memory limit applies to OCR too: too little memory is a recorded reason."""
+    image, _ = _rendered_page(tmp_path, dpi=150)
+    result = extract_text(image, PNG, ExtractionLimits(memory_bytes=64 * 1024 * 1024))
+    assert result.text is None and result.error == "OCR exceeded the memory limit (64 MiB)"
+
+
+def test_ocr_can_be_turned_off(tmp_path):
+    """NIANBAO_OCR=0: an image is stored but not read, with the reason recorded."""
+    image, _ = _rendered_page(tmp_path, dpi=150)
+    result = extract_text(image, PNG, ExtractionLimits(ocr=False))
+    assert result.text is None and result.image_only and "OCR is turned off" in result.error
+
+
+def test_the_demo_scanned_report_is_crawled_ocr_read_and_searchable(demo, tmp_path, database_url):
+    """The demo's image-only report (demo-xian 2011: two PNG pages, no text) is archived with
+    its OCR text as the body: still flagged image_only, marked with the OCR engine and its
+    confidence, split into sections, and found by the full-text search like any report."""
+    result = run_nianbao("--db", database_url, "--sites", str(demo.sites_file), "crawl", "-q",
+                         *FAST_CRAWL, "demo-xian", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr + result.stdout
+    scanned = next(r for r in demo.site.expected_reports if r.report_year == 2011 and r.site_key == "demo-xian")
+    reference = "\n".join([scanned.title, *block_lines(_report_content(XIAN, 2011, "xian-2011", {"image_only": True}).blocks)])
+    with open_archive(database_url)() as session:
+        document = session.scalars(select(Document).where(Document.url == demo.url(scanned.path))).one()
+        assert document.title == scanned.title and document.index_no == scanned.index_no
+        version = session.get(Version, document.latest_version_id)
+        assert version.image_only is True
+        ocr = version.tables["ocr"]
+        assert ocr["engine"].startswith("tesseract") and ocr["pages"] == 2 and ocr["attachments"] == 2
+        assert ocr["confidence"] > 70
+        assert _cer(version.body_text, reference) <= 0.03
+        assert version.sections  # 一、概述 … split from the OCR text
+        hits = search(session, "依申请公开事项").hits
+        assert any(hit.document_id == document.id for hit in hits), [h.title for h in hits]
