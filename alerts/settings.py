@@ -23,6 +23,8 @@ secrets and are never written to the archive.
 
 from __future__ import annotations
 
+import logging
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +34,7 @@ from typing import Any
 from crawler.config import SiteConfig, load_sites
 from crawler.errors import ConfigError
 
-__all__ = ["AlertSettings", "load_alert_settings", "parse_alert_settings"]
+__all__ = ["AlertSettings", "check_alert_urls", "load_alert_settings", "mask_url", "parse_alert_settings"]
 
 DEFAULT_REPEAT_DAYS = 7
 DEFAULT_MAX_ATTEMPTS = 8
@@ -83,7 +85,53 @@ def parse_alert_settings(document: dict[str, Any], sites: list[SiteConfig], sour
 
 
 def load_alert_settings(path: str | Path) -> AlertSettings:
-    """The sites file's alert settings (the file is validated as a whole first)."""
+    """The sites file's alert settings (the file is validated as a whole first, every apprise
+    URL included: one apprise cannot send to would otherwise be retried until it is given up)."""
     sites = load_sites(path)
     document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    return parse_alert_settings(document, sites, source=str(path))
+    settings = parse_alert_settings(document, sites, source=str(path))
+    check_alert_urls(settings, source=str(path))
+    return settings
+
+
+_USERINFO_PASSWORD = re.compile(r"(://[^/@:?#]*:)[^/@?#]*@")
+_SECRET_QUERY = re.compile(r"((?:pass|password|passwd|secret|token|key|apikey)=)[^&#]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (``user:PASSWORD@``) and secret query values shown as ***."""
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1***@", url))
+
+
+def apprise_accepts(url: str) -> bool:
+    """Whether apprise's own parser takes ``url`` (a known scheme with what it needs)."""
+    import apprise
+
+    log = logging.getLogger("apprise")
+    disabled, log.disabled = log.disabled, True  # apprise logs its refusal; we raise one line
+    try:
+        return bool(apprise.Apprise().add(url))
+    finally:
+        log.disabled = disabled
+
+
+def check_alert_urls(settings: AlertSettings, source: str = "<sites>") -> None:
+    """Refuse an alert URL apprise cannot send to: one line naming the file, the site (or
+    ``[alerts] urls``) and the URL with its password masked."""
+    checked: dict[str, bool] = {}
+
+    def accepted(url: str) -> bool:
+        if url not in checked:
+            checked[url] = apprise_accepts(url)
+        return checked[url]
+
+    for url in settings.urls:
+        if not accepted(url):
+            raise ConfigError(f"{source}: [alerts] urls: {mask_url(url)} is not an apprise URL nianbao can send to")
+    for site in settings.sites:
+        for url in site.alert_urls:
+            if not accepted(url):
+                raise ConfigError(
+                    f"{source}: site {site.key!r}: alert_urls: {mask_url(url)} is not an apprise URL"
+                    " nianbao can send to"
+                )

@@ -24,6 +24,7 @@ from crawler.errors import ConfigError, CrawlFailed, NianbaoError
 
 SITES_ENV = "NIANBAO_SITES"
 DEFAULT_SITES_FILE = "sites.toml"
+DEMO_SITES_FILENAME = "demo-sites.toml"
 DEMO_PORT = 8765
 # The demo's slow page answers after DEMO_SLOW_SECONDS; the demo crawl gives up after
 # DEMO_TIMEOUT, so the run shows how a timeout is recorded without waiting long.
@@ -40,18 +41,69 @@ DEMO_OVERRIDES = {
 class Context:
     def __init__(self, db: str | None, sites_file: str | None) -> None:
         self.database_url = paths.database_url(db)
+        # --db or $NIANBAO_DATABASE_URL named the archive (not the default under the data folder)
+        self.database_named = bool(db or os.environ.get(paths.DATABASE_URL_ENV))
         self.sites_file = sites_file
 
-    def sites(self) -> tuple[list[SiteConfig], str]:
-        """The configured sites and the file they came from."""
+    def existing_archive(self) -> str:
+        """The archive URL for a command that only reads it: a SQLite file that does not exist
+        is refused (a mistyped --db must not silently create an empty archive that answers
+        "no report"). Writing commands (crawl, demo, db migrate) use ``database_url``."""
+        require_existing_archive(self.database_url)
+        return self.database_url
+
+    def sites(self, *, demo_fallback: bool = False) -> tuple[list[SiteConfig], str]:
+        """The configured sites and the file they came from.
+
+        ``demo_fallback`` (commands that only read the sites file: ``sites list``, ``alerts
+        send``, the monitor's repeat interval): without --sites / $NIANBAO_SITES and without
+        ./sites.toml, the sites file ``nianbao demo`` wrote (DATA/demo-sites.toml) is used, and
+        stderr says so. ``crawl`` and the scheduler never fall back to it.
+        """
         explicit = self.sites_file
         path = Path(explicit) if explicit else Path(DEFAULT_SITES_FILE)
         if not explicit and not path.exists():
+            demo_file = paths.data_dir() / DEMO_SITES_FILENAME
+            if demo_fallback and demo_file.is_file():
+                click.echo(
+                    f"使用演示站点文件 / using the demo's sites file {demo_file}"
+                    f" (no --sites, ${SITES_ENV} or ./{DEFAULT_SITES_FILE})",
+                    err=True,
+                )
+                return load_sites(demo_file), str(demo_file)
+            hint = f"; the demo's is {demo_file}" if demo_file.is_file() else ""
             raise ConfigError(
                 f"no sites file: {path} not found (pass --sites FILE or set {SITES_ENV};"
-                " sites.example.toml shows the format)"
+                f" sites.example.toml shows the format{hint})"
             )
         return load_sites(path), str(path)
+
+
+def sqlite_file_of(url: str) -> Path | None:
+    """The file a ``sqlite://`` URL points at (None: not SQLite, in memory, or a file: URI)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        return None  # open_archive reports the malformed URL
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def require_existing_archive(url: str) -> None:
+    """Refuse a SQLite archive file that does not exist (without creating it)."""
+    file = sqlite_file_of(url)
+    if file is not None and not file.exists():
+        raise ConfigError(
+            f"档案库不存在 / no archive at {file}"
+            " (run nianbao crawl or nianbao demo first, or check --db / $NIANBAO_DATABASE_URL)"
+        )
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -121,7 +173,7 @@ def demo(obj: Context, port: int, serve: bool) -> None:
         sites_text = demo_sites_toml(server.base_url)
         data = paths.data_dir()
         data.mkdir(parents=True, exist_ok=True)
-        sites_path = data / "demo-sites.toml"
+        sites_path = data / DEMO_SITES_FILENAME
         sites_path.write_text(sites_text, encoding="utf-8")
         sites = parse_sites(tomllib.loads(sites_text), source=str(sites_path))
         click.echo(f"Demo site serving at {server.base_url}/ ({len(sites)} bureaus); crawling…")
@@ -134,7 +186,8 @@ def demo(obj: Context, port: int, serve: bool) -> None:
     click.echo("")
     click.echo(f"Archive:    {_describe_database(obj.database_url)}")
     click.echo(f"Sites file: {sites_path}")
-    click.echo("Try:        nianbao search 统计  |  nianbao show 1")
+    click.echo("Try:        nianbao search 统计  |  nianbao show 1  |  nianbao sites list  |  nianbao alerts list")
+    click.echo(f"            (sites list and alerts send use {sites_path} while there is no ./{DEFAULT_SITES_FILE})")
     if result.failed_sites:
         raise CrawlFailed(f"crawl run {result.run_id}: site(s) failed: {', '.join(result.failed_sites)}")
 
@@ -327,7 +380,9 @@ def sites_list(obj: Context, fmt: str) -> None:
     Example:
       nianbao --sites sites.example.toml sites list --format json
     """
-    configured, _ = obj.sites()
+    configured, _ = obj.sites(demo_fallback=True)
+    if obj.database_named:
+        obj.existing_archive()  # a mistyped --db is an error; the default archive may not exist yet
     # Crawl health from the archive: ok, unreachable, broken (unknown before the first crawl),
     # and how the latest crawl read the column (an incomplete listing is a problem of its own).
     health, listings = cli_monitor.site_states(obj.database_url, [s.key for s in configured])
@@ -374,7 +429,10 @@ def sites_check(file: Path) -> None:
     Example:
       nianbao sites check sites.example.toml
     """
+    from alerts.settings import load_alert_settings
+
     configured = load_sites(file)
+    load_alert_settings(file)  # [alerts] and every alert URL, checked with apprise's own parser
     for site in configured:
         click.echo(f"ok  {site.key}  {site.family}  {site.level}  {site.name}")
     click.echo(f"{file}: {len(configured)} site(s) valid")
@@ -412,9 +470,60 @@ def extract(file: Path, url: str | None, encoding: str | None) -> None:
             codecs.lookup(encoding)
         except LookupError:
             raise ConfigError(f"unknown encoding {encoding!r}") from None
+    what = not_html(raw)
+    if what is not None:
+        zh, en = what
+        raise ConfigError(f"不是网页：这是{zh} / not an HTML page: {file} is {en}")
     page_url = url or file.resolve().as_uri()
     fields, _ = extract_detail_from_bytes(raw, page_url, forced_encoding=encoding)
     click.echo(json.dumps(fields.to_json_dict(), ensure_ascii=False, indent=2))
+
+
+# What a saved file that is not a web page starts with: (magic, Chinese name, English name).
+_MAGIC = (
+    (b"%PDF", "一个 PDF 文件", "a PDF file"),
+    (b"PK\x03\x04", "一个 ZIP 压缩包（或 Office 文档）", "a ZIP archive (or an Office document)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "一个旧版 Office 文档", "an old Office (OLE) document"),
+    (b"\x89PNG\r\n\x1a\n", "一张 PNG 图片", "a PNG image"),
+    (b"\xff\xd8\xff", "一张 JPEG 图片", "a JPEG image"),
+    (b"GIF87a", "一张 GIF 图片", "a GIF image"),
+    (b"GIF89a", "一张 GIF 图片", "a GIF image"),
+    (b"wOFF", "一个 WOFF 字体文件", "a WOFF font file"),
+    (b"wOF2", "一个 WOFF2 字体文件", "a WOFF2 font file"),
+    (b"OTTO", "一个 OpenType 字体文件", "an OpenType font file"),
+    (b"\x00\x01\x00\x00", "一个 TrueType 字体文件", "a TrueType font file"),
+    (b"true", "一个 TrueType 字体文件", "a TrueType font file"),
+    (b"ttcf", "一个 TrueType 字体集", "a TrueType font collection"),
+)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def not_html(raw: bytes) -> tuple[str, str] | None:
+    """What ``raw`` is when it cannot be a saved web page, as (Chinese, English) phrases
+    ("一个 PDF 文件", "a PDF file"); None when it may be one.
+
+    Empty (or only whitespace), a known file signature, or binary: NUL bytes (outside a UTF-16
+    page), many control bytes, or many bytes undecodable both as UTF-8 and as GB18030.
+    """
+    if not raw.strip():
+        return "一个空文件", "an empty file"
+    head = raw[:16]
+    for magic, zh, en in _MAGIC:
+        if head.startswith(magic) or (magic == b"%PDF" and raw.lstrip()[:4] == magic):
+            return zh, en
+    if raw.startswith(_UTF16_BOMS):
+        return None
+    sample = raw[:65536]
+    control = sum(1 for b in sample if b < 9 or 13 < b < 32 and b != 27)
+    if b"\x00" in sample or control > len(sample) * 0.05:
+        return "一个二进制文件", "a binary file"
+    # Undecodable bytes under UTF-8 and under GB18030 (which reads GBK/GB2312, and Latin-1
+    # pages mostly): a page has next to none in one of them, random data many in both.
+    undecodable = min(sample.decode(enc, errors="replace").count("\ufffd") for enc in ("utf-8", "gb18030"))
+    text_like = sum(1 for b in sample if 32 <= b < 127 or b in (9, 10, 13))  # a Latin-1 page's markup
+    if undecodable > max(8, len(sample) * 0.1) and text_like < len(sample) * 0.7:
+        return "一个二进制文件", "a binary file"
+    return None
 
 
 # ---------------------------------------------------------------------------------- main

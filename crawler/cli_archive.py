@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from crawler.cli import Context, cli, pass_context
-from crawler.display import render_table, truncate
+from crawler.display import render_table, truncate, truncate_around
 from crawler.errors import ConfigError
 
+SNIPPET_COLUMNS = 60  # the snippet column of the search table, cut around the first hit
 SEARCH_FIELDS = ["id", "site", "report_year", "pub_date", "publisher", "title", "version", "score", "snippet", "url"]
 
 
@@ -35,11 +36,12 @@ SEARCH_FIELDS = ["id", "site", "report_year", "pub_date", "publisher", "title", 
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0, None))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table", show_default=True)
+@click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel reads the file as UTF-8.")
 @pass_context
 def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None, level: str | None, year: int | None,
            from_year: int | None, to_year: int | None, publisher: str | None, published_from: str | None,
            published_to: str | None, has_tables: bool | None, image_only: bool | None, section: str | None,
-           sort: str, all_versions: bool, limit: int, offset: int, fmt: str) -> None:
+           sort: str, all_versions: bool, limit: int, offset: int, fmt: str, bom: bool = False) -> None:
     """Full-text search of the archived reports (title, text and attachment text).
 
     Finds Chinese words of any length (2-character words such as 复议 too) and phrases; words
@@ -74,10 +76,11 @@ def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None,
         published_to=_iso_date(published_to, "--published-to"), has_tables=has_tables, image_only=image_only,
         section=section,
     )
-    sessions = open_archive(obj.database_url)
+    sessions = open_archive(obj.existing_archive())
     with sessions() as session:
         page = run_search(session, query, filters, sort=sort, limit=limit, offset=offset, all_versions=all_versions)
         rows = [hit.as_dict() for hit in page.hits]
+        first_hits = [_first_hit(hit.snippet) for hit in page.hits]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -86,7 +89,7 @@ def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None,
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     if fmt == "csv":
-        _write_csv(rows, SEARCH_FIELDS + ["version_id", "site_name", "region"])
+        _write_csv(rows, SEARCH_FIELDS + ["version_id", "site_name", "region"], bom=bom)
         return
     if not rows:
         click.echo("No reports found.")
@@ -94,12 +97,23 @@ def search(obj: Context, query: str, sites: tuple[str, ...], region: str | None,
     click.echo(
         render_table(
             ["id", "site", "year", "published", "title", "snippet"],
-            [[r["id"], r["site"], r["report_year"], r["pub_date"], truncate(r["title"] or "", 36), r["snippet"]] for r in rows],
-            max_width=60,
+            [[r["id"], r["site"], r["report_year"], r["pub_date"], truncate(r["title"] or "", 36),
+              truncate_around(r["snippet"], *first, SNIPPET_COLUMNS)] for r, first in zip(rows, first_hits)],
+            max_width=SNIPPET_COLUMNS,
         )
     )
     if page.has_more:
         click.echo(f"More results: --offset {offset + limit}")
+
+
+def _first_hit(segments: list[tuple[str, bool]]) -> tuple[int, int]:
+    """Where the snippet's first highlighted part starts and ends ((-1, -1): none)."""
+    at = 0
+    for part, is_hit in segments:
+        if is_hit:
+            return at, at + len(part)
+        at += len(part)
+    return -1, -1
 
 
 def _iso_date(value: str | None, option: str) -> str | None:
@@ -113,12 +127,14 @@ def _iso_date(value: str | None, option: str) -> str | None:
         raise ConfigError(f"{option} expects a date YYYY-MM-DD (got {value!r})") from None
 
 
-def _write_csv(rows: list[dict[str, Any]], fields: list[str]) -> None:
+def _write_csv(rows: list[dict[str, Any]], fields: list[str], *, bom: bool = False) -> None:
     import io
 
     from crawler.csvsafe import SafeDictWriter
 
     buffer = io.StringIO()
+    if bom:
+        buffer.write("\ufeff")  # so Excel reads the file as UTF-8
     writer = SafeDictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
@@ -145,7 +161,7 @@ def show(obj: Context, document_id: int, fmt: str, raw: bool) -> None:
     from storage.db import open_archive
     from storage.identity import urls_of
 
-    sessions = open_archive(obj.database_url)
+    sessions = open_archive(obj.existing_archive())
     if raw:
         from crawler.capture.middleware import warc_directory
         from crawler.capture.replay import version_bytes
@@ -332,7 +348,7 @@ def diff(obj: Context, document_id: int, old: int | None, new: int | None, conte
 
     if (old is None) != (new is None):
         raise ConfigError("diff needs two version numbers (V1 V2) or none")
-    sessions = open_archive(obj.database_url)
+    sessions = open_archive(obj.existing_archive())
     with sessions() as session:
         pair = pick_versions(session, document_id, old, new)
         if pair is None:
@@ -363,8 +379,10 @@ def diff(obj: Context, document_id: int, old: int | None, new: int | None, conte
 @click.option("--row", "row_keys", multiple=True, metavar="ROW", help="Only this table-3 row, e.g. new_requests (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
+@click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel reads the file as UTF-8.")
 @pass_context
-def stats(obj: Context, sites: tuple[str, ...], from_year: int | None, to_year: int | None, row_keys: tuple[str, ...], fmt: str, output: str | None) -> None:
+def stats(obj: Context, sites: tuple[str, ...], from_year: int | None, to_year: int | None, row_keys: tuple[str, ...], fmt: str, output: str | None,
+          bom: bool = False) -> None:
     """Table-3 figures (applications received and handled) across sites and years.
 
     One row per report and table-3 row (new_requests, carried_over, granted, ... total,
@@ -380,7 +398,7 @@ def stats(obj: Context, sites: tuple[str, ...], from_year: int | None, to_year: 
     from storage.db import open_archive
     from storage.stats import COLUMNS, table3_rows
 
-    sessions = open_archive(obj.database_url)
+    sessions = open_archive(obj.existing_archive())
     with sessions() as session:
         rows = [r.as_dict() for r in table3_rows(session, sites, from_year, to_year, row_keys)]
     fields = ["site", "site_name", "region", "level", "report_year", "document_id", "version", "format", "checks", "row",
@@ -389,20 +407,20 @@ def stats(obj: Context, sites: tuple[str, ...], from_year: int | None, to_year: 
         import contextlib
 
         with open(output, "w", encoding="utf-8", newline="") as handle, contextlib.redirect_stdout(handle):
-            _emit_stats(rows, fields, fmt)
+            _emit_stats(rows, fields, fmt, bom)
         click.echo(f"{len(rows)} row(s) written to {output}", err=True)
         return
-    _emit_stats(rows, fields, fmt)
+    _emit_stats(rows, fields, fmt, bom)
 
 
-def _emit_stats(rows: list[dict[str, Any]], fields: list[str], fmt: str) -> None:
+def _emit_stats(rows: list[dict[str, Any]], fields: list[str], fmt: str, bom: bool = False) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "jsonl":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
     else:
-        _write_csv(rows, fields)
+        _write_csv(rows, fields, bom=bom)
 
 
 @cli.command()

@@ -41,7 +41,7 @@ def export(obj: Context, fmt: str, site_keys: tuple[str, ...], since: str | None
     from storage.db import open_archive
 
     since_date = _parse_date(since)
-    sessions = open_archive(obj.database_url)
+    sessions = open_archive(obj.existing_archive())
     with sessions() as session:
         _check_sites(session, site_keys)
         if fmt == "warc":

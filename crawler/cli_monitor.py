@@ -76,8 +76,9 @@ def print_grid(cells: Sequence[Any], health: dict[str, Any] | None, as_of: date)
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
               help="Judge deadlines as of this date (read-only: alerts are left as they are).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 BOM so Excel reads the file as UTF-8.")
 @pass_context
-def monitor(obj: Context, site_keys: tuple[str, ...], as_of: str | None, fmt: str) -> None:
+def monitor(obj: Context, site_keys: tuple[str, ...], as_of: str | None, fmt: str, bom: bool = False) -> None:
     """Show which annual reports are on time, late, missing or not yet due, per site and year.
 
     Without --as-of the monitor also brings the alerts up to date (messages are queued in the
@@ -94,7 +95,7 @@ def monitor(obj: Context, site_keys: tuple[str, ...], as_of: str | None, fmt: st
     from storage.db import open_archive
 
     day = _as_of(as_of)
-    sessions = open_archive(obj.database_url)
+    sessions = open_archive(obj.existing_archive())
     with sessions() as session, session.begin():
         if day is None:
             result = run_monitor(session, list(site_keys) or None, repeat_interval=_repeat_interval(obj))
@@ -108,6 +109,8 @@ def monitor(obj: Context, site_keys: tuple[str, ...], as_of: str | None, fmt: st
         click.echo(json.dumps([c.as_dict() for c in cells], ensure_ascii=False, indent=2))
     elif fmt == "csv":
         out = io.StringIO()
+        if bom:
+            out.write("\ufeff")  # so Excel reads the file as UTF-8
         writer = csv_writer(out)
         writer.writerow(["site_key", "site_name", "report_year", "status", "due", "published", "document_id", "detail"])
         for c in cells:
@@ -127,7 +130,7 @@ def _repeat_interval(obj: Context) -> timedelta:
     from alerts.settings import load_alert_settings
 
     try:
-        _, source = obj.sites()
+        _, source = obj.sites(demo_fallback=True)
     except ConfigError:
         return DEFAULT_REPEAT_INTERVAL
     return load_alert_settings(source).repeat_interval
@@ -176,7 +179,7 @@ def alerts_list(obj: Context, show_all: bool, fmt: str) -> None:
     from storage.db import open_archive
     from storage.models_monitoring import Alert, AlertOutbox
 
-    sessions = open_archive(obj.database_url)
+    sessions = open_archive(obj.existing_archive())
     with sessions() as session:
         stmt = select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc())
         if not show_all:
@@ -219,9 +222,9 @@ def alerts_send(obj: Context) -> None:
     from alerts.settings import load_alert_settings
     from storage.db import open_archive
 
-    _, source = obj.sites()
+    _, source = obj.sites(demo_fallback=True)
     settings = load_alert_settings(source)
-    report = send_pending(open_archive(obj.database_url), settings)
+    report = send_pending(open_archive(obj.existing_archive()), settings)
     click.echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry later, {len(report.failed)} failed,"
                f" {len(report.no_target)} without a configured URL")
 

@@ -47,3 +47,29 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     return " ".join(str(value).split())
+
+
+def truncate_around(text: str, start: int, end: int, width: int) -> str:
+    """``text`` cut to at most ``width`` columns around ``text[start:end]`` (a search hit), with
+    an ellipsis at each cut end: the hit stays visible, centred where the text allows.
+
+    A negative ``start`` (no hit) cuts from the beginning like :func:`truncate`.
+    """
+    if display_width(text) <= width:
+        return text
+    if not 0 <= start < end <= len(text):
+        return truncate(text, width)
+    room = width - display_width(text[start:end]) - 2  # columns left for context and two "…"
+    if room < 0:  # the hit alone is too wide: show its start
+        return truncate(("…" if start > 0 else "") + text[start:], width)
+    i, j, used = start, end, 0
+    while i > 0 and used + display_width(text[i - 1]) <= room // 2:
+        i -= 1
+        used += display_width(text[i])
+    while j < len(text) and used + display_width(text[j]) <= room:
+        used += display_width(text[j])
+        j += 1
+    while i > 0 and used + display_width(text[i - 1]) <= room:  # the end came first: more before
+        i -= 1
+        used += display_width(text[i])
+    return ("…" if i > 0 else "") + text[i:j] + ("…" if j < len(text) else "")

@@ -245,7 +245,8 @@ class AnnualReportSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"nianbao/failed_{page_kind}_pages")
         yield PageFailureItem(
             site_key=self.site.key,
-            url=request.url,
+            # The URL the listing gave, not the last hop of a redirect chain that failed.
+            url=(meta.get("redirect_urls") or [request.url])[0],
             reason=reason,
             page_kind=page_kind,
             http_status=status,

@@ -235,8 +235,10 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
 
     # --- exports ------------------------------------------------------------------------------
 
-    def csv_response(rows: list[dict[str, Any]], fields: list[str], filename: str) -> Response:
+    def csv_response(rows: list[dict[str, Any]], fields: list[str], filename: str, bom: bool = False) -> Response:
         buffer = io.StringIO()
+        if bom:
+            buffer.write("\ufeff")  # ?bom=1: so Excel reads the download as UTF-8
         writer = SafeDictWriter(buffer, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -267,9 +269,9 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
                      "version", "version_id", "score", "snippet", "url"]
 
     @app.get("/search.csv", tags=["exports"])
-    def search_csv(db: Db, params: SearchParams) -> Response:
-        """Search results as CSV (up to the row cap)."""
-        return csv_response(export_hits(db, params), search_fields, "search.csv")
+    def search_csv(db: Db, params: SearchParams, bom: Annotated[bool, Query()] = False) -> Response:
+        """Search results as CSV (up to the row cap); ?bom=1 starts it with a UTF-8 BOM for Excel."""
+        return csv_response(export_hits(db, params), search_fields, "search.csv", bom)
 
     @app.get("/search.jsonl", tags=["exports"])
     def search_jsonl(db: Db, params: SearchParams) -> Response:
@@ -279,10 +281,10 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     stats_fields = ["site", "site_name", "region", "level", "report_year", "document_id", "version", "format", "row", *COLUMNS]
 
     @app.get("/stats.csv", tags=["exports"])
-    def stats_csv(db: Db, params: StatsParams) -> Response:
-        """Table-3 figures as CSV (every row key; up to the row cap)."""
+    def stats_csv(db: Db, params: StatsParams, bom: Annotated[bool, Query()] = False) -> Response:
+        """Table-3 figures as CSV (every row key; up to the row cap); ?bom=1 adds a UTF-8 BOM."""
         stats = run_stats(db, params)
-        return csv_response([r.model_dump() for r in stats.rows], stats_fields, "table3.csv")
+        return csv_response([r.model_dump() for r in stats.rows], stats_fields, "table3.csv", bom)
 
     @app.get("/stats.jsonl", tags=["exports"])
     def stats_jsonl(db: Db, params: StatsParams) -> Response:

@@ -6,8 +6,16 @@
   real Pingtan column. A crawl that does not read it sees five of the eight reports.
 - items: ``<dl><dd><a href="./YYYYMM/tYYYYMMDD_NNNN.htm" title="…">…</a></dd><dd>date</dd></dl>``;
   details reuse the TRS detail layout (metas, ``table.xxgk``, ``div.TRS_Editor``).
-- reports 2016–2023 (8; 2021–2023 in the 2021 table format, 2019–2020 in the 2019 format, the
+- reports 2016–2024 (9; 2021–2024 in the 2021 table format, 2019–2020 in the 2019 format, the
   rest prose), all published on time (a local government's own report: 31 March).
+- **the PDF-only report** (2024, :data:`PDF_ONLY_YEAR`): its page's body is only an attachment
+  link to a PDF made by :func:`crawler.demo.pdf.make_pdf` (tables 2, 3 and 4 as unruled text
+  rows), so the crawl takes its text, sections and tables from the PDF. One paragraph wraps
+  保密审查协调机制 at a full line's end (保密审查 / 协调机制): the text layer keeps the break,
+  and only :func:`crawler.attachments.layout.join_wrapped_lines` makes the phrase searchable.
+  (A wrap over three lines cannot be joined: the middle line would hold at most six of the
+  phrase's eight characters, 12 columns, and the layout joins only lines of at least 80 % of a
+  typical width of 16 columns or more, i.e. 12.8 columns.)
 
 **The move** (:func:`moved_report_pages`): the night after, the site reorganises its column and
 re-publishes the 2019 report under ``/qu/xxgk/ndbg/202409/t20240902_3919.htm``; the old page
@@ -17,7 +25,8 @@ with two URLs, and raise no removal alert.
 
 from __future__ import annotations
 
-from crawler.demo.content import Bureau
+from crawler.demo.content import Bureau, block_lines
+from crawler.demo.pdf import make_pdf
 from crawler.demo.site import (
     DemoPage,
     ExpectedReport,
@@ -46,6 +55,7 @@ QU_PUBLISHER = "示范区管理委员会办公室"
 
 # (report year, pub date, hh:mm, article id, extra)
 _QU_ITEMS: list[tuple[int, str, str, int, dict]] = [
+    (2024, "2025-03-28", "16:00", 3024, {"format": "2021", "pdf_only": "P020250328390012345678.pdf"}),
     (2023, "2024-03-20", "10:00", 3023, {"format": "2021"}),
     (2022, "2023-03-21", "09:30", 3022, {"format": "2021"}),
     (2021, "2022-03-18", "15:10", 3021, {"format": "2021"}),
@@ -56,6 +66,12 @@ _QU_ITEMS: list[tuple[int, str, str, int, dict]] = [
     (2016, "2017-03-24", "14:00", 3016, {}),
 ]
 MOVED_YEAR = 2019
+PDF_ONLY_YEAR = 2024
+WRAPPED_PHRASE = "保密审查协调机制"
+# 36 characters: after the two-em indent the PDF's first line ends with 保密审查 (40 em).
+_WRAP_LEAD = "本委健全信息发布审核流程，党政办公室会同保密工作机构共同建立政府信息公开"
+WRAPPED_PARAGRAPH = (_WRAP_LEAD + WRAPPED_PHRASE
+                     + "，对拟公开的政府信息逐件审查，全年未发生因公开政府信息导致泄密的情况。")
 MOVED_TO = "/qu/xxgk/ndbg/202409/t20240902_3919.htm"
 
 
@@ -144,15 +160,32 @@ def build_qu(pages: dict[str, DemoPage], reports: list[ExpectedReport]) -> None:
         title = _title(year)
         index_no = f"{QU_INDEX_PREFIX}/{pub[:4]}-{seq:05d}"
         content = report_content(QU, year, f"qu-{year}", extra)
+        body = render_word(content.blocks)
+        attachments: list[str] = []
+        if "pdf_only" in extra:
+            name = extra["pdf_only"]
+            attachment = path.rsplit("/", 1)[0] + "/" + name
+            pages[attachment] = DemoPage(make_pdf(title, pdf_paragraphs(content.blocks)), "application/pdf")
+            attachments.append(attachment)
+            body = (f'<p class="MsoNormal">附件：<a href="./{name}" target="_blank">'
+                    f"{title}.pdf</a></p>")
         pages[path] = utf8(trs_detail(
-            title, pub, hm, index_no, None, render_word(content.blocks), 100 + seq,
+            title, pub, hm, index_no, None, body, 100 + seq,
             site_name=QU.name, publisher=QU_PUBLISHER, column=QU_COLUMN,
         ))
         reports.append(ExpectedReport(
             site_key=QU_KEY, path=path, title=title, report_year=year, pub_date=pub,
             publisher=QU_PUBLISHER, index_no=index_no, doc_no=None, topic="综合政务",
-            table_format=content.table_format, attachments=[], table3=content.table3,
+            table_format=content.table_format, attachments=attachments, table3=content.table3,
         ))
+
+
+def pdf_paragraphs(blocks) -> list[str]:
+    """The PDF-only report's paragraphs: the report's, with :data:`WRAPPED_PARAGRAPH` after
+    （三）政府信息管理 in section 一."""
+    lines = block_lines(blocks)
+    at = next(i for i, line in enumerate(lines) if line.startswith("（三）政府信息管理")) + 1
+    return lines[:at] + [WRAPPED_PARAGRAPH] + lines[at:]
 
 
 def moved_report_pages(pages: dict[str, DemoPage]) -> tuple[str, str, dict[str, DemoPage]]:

@@ -80,3 +80,27 @@ def test_errors_are_one_line(archive: HostileArchive, tmp_path):
     result = run_nianbao("--db", archive.url, "diff", "999999", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "Error: no archived report with id 999999"
+
+
+def test_search_table_snippet_shows_the_matched_phrase(archive: HostileArchive):
+    """User mistake: trusting the table. A phrase found near a report's end (信息处理费) was cut
+    off the 60-column snippet, so the table showed a "hit" without the words searched for and
+    the user concluded the search matched the wrong report."""
+    result = nianbao(archive, "search", "信息处理费")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith(f"{archive.report_id} ")]
+    assert len(rows) == 1 and "信息处理费" in rows[0], result.output
+
+
+def test_every_csv_output_offers_a_bom_for_excel(archive: HostileArchive, tmp_path):
+    """User mistake: double-clicking a CSV from `search`/`stats`/`monitor` in Excel, which reads
+    BOM-less UTF-8 as GBK and shows mojibake; only `export` had --bom."""
+    for args in (["search", "公开", "--format", "csv"], ["stats"], ["monitor", "--as-of", "2025-01-01", "--format", "csv"]):
+        plain = nianbao(archive, *args)
+        with_bom = nianbao(archive, *args, "--bom")
+        assert plain.exit_code == 0 and with_bom.exit_code == 0, (args, with_bom.output)
+        assert not plain.output.startswith("\ufeff"), args
+        assert with_bom.output == "\ufeff" + plain.output, args
+    out = tmp_path / "t3.csv"
+    assert nianbao(archive, "stats", "--bom", "-o", str(out)).exit_code == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")

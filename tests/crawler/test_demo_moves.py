@@ -1,7 +1,7 @@
 """The demo's list2.trsapi column (demo-qu) and its moved report, crawled night after night.
 
 demo-qu stands for the real Pingtan column: its only pager is TRS's list2.trsapi ``listModel``
-call, so a crawl that does not read it sees five of the eight reports. The move stands for a
+call, so a crawl that does not read it sees five of the nine reports. The move stands for a
 site reorganising its column: the 2019 report is re-published at a new path, the old page
 answers 404 and the column links the new address.
 """
@@ -44,9 +44,9 @@ def test_list2_column_is_read_completely(demo, tmp_path, database_url):  # noqa:
         site_crawl = session.scalars(select(SiteCrawl)).one()
         assert site_crawl.listing_complete is True
         assert (site_crawl.list_pages_expected, site_crawl.list_pages_fetched) == (2, 2)
-        assert (site_crawl.listed_oldest_year, site_crawl.listed_newest_year) == (2016, 2023)
+        assert (site_crawl.listed_oldest_year, site_crawl.listed_newest_year) == (2016, 2024)
     cells = monitor(demo, database_url, tmp_path)
-    assert {cells[year]["status"] for year in range(2016, 2024)} == {"on_time"}
+    assert {cells[year]["status"] for year in range(2016, 2025)} == {"on_time"}
 
 
 def test_a_moved_report_stays_one_document_with_two_urls_and_is_not_removed(demo, tmp_path, database_url):  # noqa: F811
@@ -69,5 +69,5 @@ def test_a_moved_report_stays_one_document_with_two_urls_and_is_not_removed(demo
         assert urls == {demo.url(old), demo.url(new)}
         assert len(session.scalars(select(Version).where(Version.document_id == document.id)).all()) == 1
         assert session.scalars(select(Alert).where(Alert.kind == "report_removed")).all() == []
-        assert len(session.scalars(select(Document)).all()) == 8
+        assert len(session.scalars(select(Document)).all()) == 9
     assert cells[2019]["status"] == "on_time"

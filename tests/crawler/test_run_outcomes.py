@@ -622,5 +622,10 @@ def test_report_pages_lost_to_off_site_redirects_and_loops_are_recorded_with_the
     assert {e.page_kind for e in errors.values()} == {"report"}
     assert errors["redirected off the site to http://other.example/xxgk/2016.html (not followed)"].url == base + "offsite.html"
     assert errors["redirected off the site to http://other.example/xxgk/2020.html (not followed)"].url == base + "refresh.html"
+    # A failure is recorded at the URL the listing gave, not at the chain's last hop.
+    assert errors[f"redirect loop: {base}ping.html → {base}pong.html → {base}ping.html (not followed)"].url == (
+        base + "ping.html")
+    assert errors[f"too many redirects (more than 5): {base}chain0.html → … → {base}chain6.html (not followed)"].url == (
+        base + "chain0.html")
     assert documents == [base + "new/2021.html", base + "plain.html"]
     assert "Failures:" in result.stdout and "redirected off the site" in result.stdout

@@ -200,3 +200,14 @@ def test_any_query_is_an_answer_never_a_server_error(client: TestClient, query: 
         assert response.status_code in (200, 422), (query, response.status_code)
         if path == "/search":
             assert_inert(response.text)
+
+
+def test_csv_downloads_take_a_bom_for_excel(client: TestClient, hostile: HostileArchive):
+    """User mistake: opening /search.csv or /stats.csv in Excel, which reads BOM-less UTF-8 as
+    GBK (mojibake); ?bom=1 starts the download with a UTF-8 BOM, the default stays without."""
+    for path, params in (("/search.csv", {"q": "公开"}), ("/stats.csv", {})):
+        plain = client.get(path, params=params)
+        with_bom = client.get(path, params={**params, "bom": "1"})
+        assert plain.status_code == 200 and with_bom.status_code == 200, path
+        assert not plain.content.startswith(b"\xef\xbb\xbf"), path
+        assert with_bom.content == b"\xef\xbb\xbf" + plain.content, path

@@ -50,11 +50,12 @@ def test_every_fetch_is_captured_as_checked_warc_evidence(
         assert doc_url == capture_url and status == 200 and etag
         page = demo.server.page(doc_url.removeprefix(demo.server.base_url))
         assert sha256 == hashlib.sha256(page.body).hexdigest()
-    # Attachments (the demo's PDF and DOCX, and the two page images of its scanned report, which
-    # the report fetches before it is recorded) point at the capture of their bytes.
+    # Attachments (the demo's two PDFs -- one of them a PDF-only report's -- and its DOCX, and the
+    # two page images of its scanned report, which the report fetches before it is recorded) point
+    # at the capture of their bytes.
     rows = query(db, "SELECT a.sha256, c.payload_sha256, c.page_kind FROM attachments a"
                  " JOIN captures c ON c.id = a.capture_id")
-    assert len(rows) == query(db, "SELECT count(*) FROM attachments")[0][0] == 4
+    assert len(rows) == query(db, "SELECT count(*) FROM attachments")[0][0] == 5
     assert all(a == c and kind == "attachment" for a, c, kind in rows)
 
 

@@ -120,10 +120,12 @@ def test_a_warc_folder_that_breaks_mid_crawl_stops_it_with_one_error(
     process = subprocess.Popen([*_command(tmp_path, db, sites), "-s", "NIANBAO_WARC_MAX_BYTES=1"],
                                cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
+    moved.write_text("not a folder any more")
     try:
         _wait_for_captures(db, 6, process)
-        folder.rename(moved)
-        folder.write_text("not a folder any more")
+        # Swap the folder and the file in one step: renaming the folder away first left a window
+        # in which the crawl re-created the folder before the file could take its place.
+        _exchange(folder, moved)
         _, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
@@ -134,7 +136,18 @@ def test_a_warc_folder_that_breaks_mid_crawl_stops_it_with_one_error(
     assert len(lines) == 1 and "stopped" in lines[0] and "WARC" in lines[0], stderr
     assert query(db, "SELECT count(*) FROM documents")[0][0] < BUREAUS * REPORTS
     # Nothing half-recorded: every row's evidence is whole in the files written before.
-    folder.unlink()
-    moved.rename(folder)
+    _exchange(folder, moved)
     check_with_warcio(warc_files(folder))
     check_captures_point_at_evidence(db, folder)
+
+
+def _exchange(first: Path, second: Path) -> None:
+    """Atomically swap two paths (Linux renameat2 with RENAME_EXCHANGE)."""
+    import ctypes
+    import os
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error), str(first))

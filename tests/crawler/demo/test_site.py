@@ -52,7 +52,8 @@ def test_build_is_deterministic():
 def test_expected_counts(site):
     per_site = Counter(r.site_key for r in site.expected_reports)
     # demo-xian: 12 text reports and the scanned one (2011, images only; needs fonts-wqy-zenhei)
-    assert per_site == {"demo-tjj": 10, "demo-jyj": 7, "demo-xian": 13, "demo-qu": 8}
+    # demo-qu: 8 HTML reports and the PDF-only one (2024)
+    assert per_site == {"demo-tjj": 10, "demo-jyj": 7, "demo-xian": 13, "demo-qu": 9}
     assert {(f.site_key, f.kind) for f in site.expected_failures} == {
         ("demo-tjj", "http-404"),
         ("demo-jyj", "timeout"),
@@ -278,6 +279,39 @@ def test_attachment_pages(site):
     assert pdf.content_type == "application/pdf" and pdf.body.startswith(b"%PDF-")
     docx = site.pages["/tjj/zfxxgk/zfxxgknb/202201/P020220118598765432101.docx"]
     assert docx.content_type.endswith("wordprocessingml.document") and docx.body.startswith(b"PK")
+
+
+def test_qu_pdf_only_report_is_a_link_to_a_pdf_whose_text_layer_wraps_the_phrase(site):
+    """Stands for a real report published as a PDF attachment under an otherwise empty page: the
+    archive must take its text from the PDF, whose text layer keeps the page's line breaks, so a
+    phrase wrapped at a line's end (保密审查 / 协调机制) is only searchable once the wrap is joined."""
+    import io
+
+    from pypdf import PdfReader
+
+    from crawler.attachments.readers import read_pdf
+    from crawler.demo.site_qu import PDF_ONLY_YEAR, QU_KEY, WRAPPED_PHRASE
+    from crawler.extract import extract_detail_from_bytes
+    from spiders.attachments import body_is_only_attachments
+
+    report = next(r for r in site.expected_reports if r.site_key == QU_KEY and r.report_year == PDF_ONLY_YEAR)
+    assert report.table_format == "2021" and len(report.attachments) == 1
+    page = site.pages[report.path]
+    fields, _ = extract_detail_from_bytes(page.body, "http://127.0.0.1:8765" + report.path, page.content_type)
+    assert body_is_only_attachments(fields)
+    assert WRAPPED_PHRASE not in fields.body_text
+    pdf = site.pages[report.attachments[0]]
+    assert pdf.content_type == "application/pdf" and pdf.body.startswith(b"%PDF-")
+    raw = "\f".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body)).pages)
+    assert "保密审查\n协调机制" in raw and WRAPPED_PHRASE not in raw  # the PDF's own line break
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / "report.pdf"
+        file.write_bytes(pdf.body)
+        text, scanned = read_pdf(file)
+    assert not scanned and WRAPPED_PHRASE in text
 
 
 def test_sites_toml_parses_into_site_configs():

@@ -235,6 +235,7 @@ def test_every_demo_site_report_is_split():
     五、存在问题及改进情况) as the crawl extracts them."""
     from crawler.demo.site import build_demo_site
     from crawler.extract import extract_detail_from_bytes
+    from spiders.attachments import body_is_only_attachments
 
     site = build_demo_site()
     assert site.expected_reports
@@ -243,6 +244,8 @@ def test_every_demo_site_report_is_split():
         fields, _ = extract_detail_from_bytes(page.body, "http://127.0.0.1:8765" + report.path, page.content_type)
         if fields.image_only:
             continue  # the scanned report: its text comes from OCR in the crawl (test_ocr.py)
+        if body_is_only_attachments(fields):
+            continue  # the PDF-only report: its text comes from its PDF in the crawl (test_demo_pdf_only.py)
         _assert_sections(fields.body_text, report.report_year, f"{report.site_key} {report.report_year}")
 
 
