@@ -139,8 +139,18 @@ def result_rows(table_format: str) -> list[tuple[str, str | None]]:
     return _RESULT_ROWS_COMMON + other
 
 
-def make_table3_numbers(rng: random.Random, table_format: str, scale: int) -> list[list[int]]:
-    """Rows 一, 二, （一）…（六）items, （七）, 四 — each 7 numbers — satisfying the checks."""
+def carried_over(bureau_name: str, year: int) -> list[int]:
+    """The applications a bureau carries from ``year`` into the next (six columns): row 四 of
+    that year's report and row 二 of the next one's, so the demo's reports agree across years."""
+    rng = random.Random(f"{bureau_name}-carried-over-{year}")
+    return [rng.choice((0, 0, 1, 3)) if c in (0, 1) else 0 for c in range(6)]
+
+
+def make_table3_numbers(rng: random.Random, table_format: str, scale: int,
+                        carry: tuple[list[int], list[int]] | None = None) -> list[list[int]]:
+    """Rows 一, 二, （一）…（六）items, （七）, 四 — each 7 numbers — satisfying the checks.
+
+    ``carry`` is (carried in, carried out) when the report must agree with its neighbours."""
     results: list[list[int]] = []
     for group, _item in result_rows(table_format):
         chance, size = _ROW_WEIGHT[group]
@@ -156,6 +166,13 @@ def make_table3_numbers(rng: random.Random, table_format: str, scale: int) -> li
     total = [sum(row[c] for row in results) for c in range(6)]
     carried_in = [min(total[c], rng.choice((0, 0, 1, 2))) if c in (0, 1) else 0 for c in range(6)]
     carried_out = [rng.choice((0, 0, 1, 3)) if c in (0, 1) else 0 for c in range(6)]
+    if carry is not None:
+        carried_in, carried_out = list(carry[0]), list(carry[1])
+        for c in range(6):  # every application carried in is handled this year or carried on
+            shortfall = carried_in[c] - total[c] - carried_out[c]
+            if shortfall > 0:
+                results[0][c] += shortfall
+                total[c] += shortfall
     new = [total[c] + carried_out[c] - carried_in[c] for c in range(6)]
     rows = [new, carried_in, *results, total, carried_out]
     return [row + [sum(row)] for row in rows]
@@ -398,7 +415,8 @@ def structured_report(
 ) -> Report:
     """A report in the 2019-revision six-section shape, with tables 2, 3 and 4."""
     rng = random.Random(seed)
-    numbers = make_table3_numbers(rng, table_format, bureau.scale)
+    carry = (carried_over(bureau.name, year - 1), carried_over(bureau.name, year))
+    numbers = make_table3_numbers(rng, table_format, bureau.scale, carry)
     review = make_table4_numbers(rng, bureau.scale)
     t2 = table2(rng, table_format, bureau.enforcement)
     s = bureau.short
