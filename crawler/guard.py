@@ -133,25 +133,27 @@ def _parse_address(text: str) -> IPAddress | None:
 
 
 def _v4_problem(address: ipaddress.IPv4Address) -> str | None:
-    if address.is_unspecified:
-        return "an unspecified address"
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
     if address in _SHARED:
         return "a shared (carrier-grade NAT) address"
     if address == ipaddress.IPv4Address("255.255.255.255"):
         return "a broadcast address"
-    if address.is_reserved:
-        return "a reserved address"
-    if address.is_private:
-        return "a private address"
-    if not address.is_global:
-        return "a non-public address"
-    return None
+    return _common_problem(address)
+
+
+def _common_problem(address: IPAddress) -> str | None:
+    """The checks both families share, in the order their names are most telling."""
+    for flag, name in (
+        ("is_unspecified", "an unspecified address"),
+        ("is_loopback", "a loopback address"),
+        ("is_link_local", "a link-local address"),
+        ("is_multicast", "a multicast address"),
+        ("is_site_local", "a site-local address"),  # IPv6 only
+        ("is_reserved", "a reserved address"),
+        ("is_private", "a private address"),
+    ):
+        if getattr(address, flag, False):
+            return name
+    return None if address.is_global else "a non-public address"
 
 
 def _embedded_v4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
@@ -178,23 +180,7 @@ def address_problem(address: IPAddress) -> str | None:
         kind, inner = embedded
         problem = _v4_problem(inner)
         return f"{kind} of {inner}, {problem}" if problem else None
-    if address.is_unspecified:
-        return "an unspecified address"
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
-    if address.is_site_local:
-        return "a site-local address"
-    if address.is_reserved:
-        return "a reserved address"
-    if address.is_private:
-        return "a private address"
-    if not address.is_global:
-        return "a non-public address"
-    return None
+    return _common_problem(address)
 
 
 def _describe(host: str, address: IPAddress, problem: str, resolved: bool) -> str:

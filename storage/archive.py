@@ -14,6 +14,7 @@ crash, never create a second document or version. Database errors come out as
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import re
@@ -328,8 +329,7 @@ def finish_site_crawl(
     _require_run(session, run_id)
     crawl = _site_crawl(session, run_id, site.id)
     if listing is not None and finish_reason != "finished":
-        listing = ListingRecord.from_json(listing.to_json())
-        listing.stopped = finish_reason
+        listing = dataclasses.replace(listing, stopped=finish_reason)
     status = "interrupted" if interrupted else "failed" if failed else "ok"
     if accumulate:
         session.refresh(crawl, with_for_update=True)

@@ -16,6 +16,7 @@ theirs (:meth:`ListingRecord.merge`) when they close.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -152,7 +153,7 @@ class ListingRecord:
 
     def merge(self, other: ListingRecord) -> ListingRecord:
         """Both records together: what two workers of one distributed crawl read between them."""
-        merged = ListingRecord.from_json(self.to_json())
+        merged = copy.deepcopy(self)
         merged.columns |= other.columns
         for column, count in other.declared.items():
             merged.declare(column, count)
