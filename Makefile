@@ -1,6 +1,7 @@
 # nianbao: two commands on a fresh clone with only python3 and make.
 #   make demo   set up, serve the bundled demo site on 127.0.0.1, crawl it, show the archive
-#   make test   set up (Python packages and the system packages below) and run the whole suite
+#   make test   set up (Python packages and the system packages below), lint, type-check and
+#               run the whole suite
 #   make bench  the benchmarks in bench/ (figures go to BENCHMARKS.md)
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ SYSTEM_STAMP := $(VENV)/.system-packages-stamp
 # reports (images, PDFs without a text layer); fonts-wqy-zenhei draws the demo's scanned report.
 SYSTEM_PACKAGES := antiword catdoc chromium poppler-utils poppler-data tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei
 
-.PHONY: setup system-packages demo test bench clean
+.PHONY: setup system-packages demo check test bench clean
 
 setup: $(STAMP)
 
@@ -42,7 +43,13 @@ $(SYSTEM_STAMP): Makefile | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/nianbao demo
 
-test: $(STAMP) $(SYSTEM_STAMP)
+# The house rules first (lint, types; the import contract is tests/test_architecture.py), then
+# the suite.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: $(STAMP) $(SYSTEM_STAMP) check
 	$(BIN)/python -m pytest
 
 # nginx serves the static site of bench/crawl.py.

@@ -15,20 +15,23 @@ Run it as ``nianbao scheduler`` or ``python scheduler.py [--db URL] [--sites FIL
 - Each crawl runs ``python -m crawler … crawl SITE -q`` in a child process (Twisted's reactor
   cannot be restarted, and a fresh process bounds memory) with a wall-time limit: after it the
   child gets SIGINT (the run is closed as interrupted), then SIGKILL. The crawl takes the
-  site's lease (:mod:`crawler.leases`), so a second scheduler or a manual crawl at the same time
-  makes one of them skip the site instead of crawling it twice.
+  site's lease (:mod:`storage.leases`), so a second scheduler or a manual crawl at the same time
+  makes one of them skip the site instead of crawling it twice. The job's outcome comes from
+  the child's exit status alone (:class:`crawler.errors.ExitStatus`), never from its output.
 - After each crawl the monitor runs for that site (:func:`alerts.monitor.run_monitor`) and the
   alert outbox is delivered (:func:`alerts.delivery.send_pending`).
 - Every job's outcome -- finished, failed, skipped, interrupted, timeout, missed, error -- is
   logged and recorded in ``scheduler_events`` (interrupted: the child was stopped by a SIGINT or
-  SIGTERM that did not come from the wall-time limit, e.g. the scheduler itself being stopped).
+  SIGTERM that did not come from the wall-time limit, e.g. the scheduler itself being stopped)
+  through :mod:`storage.scheduling`, which holds every write this process makes.
 - On start the scheduler closes as ``abandoned`` every crawl run a dead process left
-  ``running`` (:func:`crawler.leases.close_abandoned_runs`); each crawl start does too.
+  ``running`` (:func:`storage.leases.close_abandoned_runs`); each crawl start does too.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
@@ -37,7 +40,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,7 +50,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Column, Float, MetaData, Table, Unicode, delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from crawler.errors import ExitStatus
+from storage.scheduling import (
+    JOBSTORE_TABLE,
+    delete_job,
+    record_scheduler_event,
+    stored_next_run_times,
+)
+from storage.settings import environment_value
 
 __all__ = [
     "DEFAULT_CRON",
@@ -62,7 +75,6 @@ log = logging.getLogger("nianbao.scheduler")
 
 DEFAULT_CRON = "0 2 * * *"
 TIMEZONE = "Asia/Shanghai"
-JOBSTORE_TABLE = "apscheduler_jobs"
 MISFIRE_GRACE = timedelta(hours=6)
 WALL_TIME = timedelta(hours=3)
 # At the wall-time limit the child gets SIGINT, and this long to close its run before the
@@ -138,8 +150,10 @@ def crawl_site(
     )
     try:
         stdout, stderr = child.communicate(timeout=wall_time_seconds)
-        outcome = _outcome(child.returncode, stdout)
-        summary = [line for line in stdout.splitlines() if line.startswith(("Crawl run", "Nothing crawled"))]
+        outcome = _outcome(child.returncode)
+        # Only the event's human-readable detail comes from the output: the last error line, or
+        # the run's summary line ("Crawl run 5: finished").
+        summary = [line for line in stdout.splitlines() if line.startswith("Crawl run")]
         detail = _last_line(stderr) or (summary[-1] if summary else _last_line(stdout))
     except subprocess.TimeoutExpired:
         _stop(child, interrupt_grace)
@@ -165,12 +179,16 @@ def _stop(child: subprocess.Popen[str], grace: float) -> None:
 
 # How `nianbao crawl` exits when a signal stopped it (128 + SIGINT, 128 + SIGTERM), and how a
 # child killed by one of those signals before it could handle it shows (negative).
-_INTERRUPTED_STATUSES = (128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM)
+_INTERRUPTED_STATUSES = (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED, -signal.SIGINT, -signal.SIGTERM)
 
 
-def _outcome(returncode: int, stdout: str) -> str:
-    if returncode == 0:
-        return "skipped" if "Nothing crawled" in stdout else "finished"
+def _outcome(returncode: int) -> str:
+    """The job's outcome from the crawl child's exit status (the contract of ``nianbao crawl``,
+    :class:`crawler.errors.ExitStatus`): any status it does not declare counts as failed."""
+    if returncode == ExitStatus.OK:
+        return "finished"
+    if returncode == ExitStatus.SKIPPED:
+        return "skipped"
     if returncode in _INTERRUPTED_STATUSES:
         return "interrupted"
     return "failed"
@@ -184,15 +202,13 @@ def _last_line(text: str | None) -> str | None:
 def _record(database_url: str, job: str, site_key: str | None, event: str,
             scheduled_for: datetime | None, detail: str | None) -> None:
     from storage.db import open_archive
-    from storage.models_monitoring import SchedulerEvent
 
     try:
         sessions = open_archive(database_url)
         try:
             with sessions() as session, session.begin():
-                session.add(SchedulerEvent(job_id=job, site_key=site_key, event=event,
-                                           scheduled_for=scheduled_for, detail=detail,
-                                           created_at=datetime.now(UTC)))
+                record_scheduler_event(session, job_id=job, site_key=site_key, event=event,
+                                       scheduled_for=scheduled_for, detail=detail)
         finally:
             sessions.kw["bind"].dispose()  # a scheduler runs for months: no idle pools left behind
     except Exception:
@@ -287,8 +303,8 @@ def build_scheduler(options: SchedulerOptions, *, blocking: bool = True) -> Base
 
 def _close_abandoned_runs(database_url: str) -> None:
     """Open (and migrate) the archive and close the runs dead processes left running."""
-    from crawler.leases import close_abandoned_runs
     from storage.db import open_archive
+    from storage.leases import close_abandoned_runs
 
     sessions = open_archive(database_url)
     try:
@@ -300,24 +316,22 @@ def _close_abandoned_runs(database_url: str) -> None:
                     ", ".join(str(run_id) for run_id in closed))
 
 
-def _stored_next_run_times(engine) -> dict[str, datetime]:  # type: ignore[no-untyped-def]
+def _stored_next_run_times(engine: Engine) -> dict[str, datetime]:
     """``{job id: next run time}`` as stored by a previous scheduler (empty on first start)."""
-    table = Table(JOBSTORE_TABLE, MetaData(), Column("id", Unicode(191)), Column("next_run_time", Float(25)))
     try:
-        with engine.connect() as connection:
-            rows = connection.execute(select(table.c.id, table.c.next_run_time)).all()
-    except Exception:  # noqa: BLE001 - no table yet
+        with Session(engine) as session:
+            return stored_next_run_times(session)
+    except Exception:
         return {}
-    return {row.id: datetime.fromtimestamp(row.next_run_time, UTC) for row in rows if row.next_run_time is not None}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python scheduler.py``: run the nightly scheduler until Ctrl-C."""
-    from crawler import paths
+    from storage import paths
 
     parser = argparse.ArgumentParser(prog="scheduler.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", help="archive database URL (default: $NIANBAO_DATABASE_URL or the data folder)")
-    parser.add_argument("--sites", default=os.environ.get("NIANBAO_SITES", "sites.toml"), help="sites file")
+    parser.add_argument("--sites", default=environment_value("NIANBAO_SITES") or "sites.toml", help="sites file")
     parser.add_argument("--run-now", action="store_true", help="also crawl every site once right away")
     parser.add_argument("--wall-time", type=float, default=WALL_TIME.total_seconds() / 60,
                         help="minutes a crawl may take (default: %(default)s)")
@@ -336,16 +350,13 @@ def run(options: SchedulerOptions) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     scheduler = build_scheduler(options, blocking=True)
     log.info("scheduler started: %d site job(s), time zone %s", len(scheduler.get_jobs()), options.timezone)
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
 
 
-def _delete_job_row(engine, jid: str) -> None:  # type: ignore[no-untyped-def]
-    table = Table(JOBSTORE_TABLE, MetaData(), Column("id", Unicode(191)))
-    with engine.begin() as connection:
-        connection.execute(delete(table).where(table.c.id == jid))
+def _delete_job_row(engine: Engine, jid: str) -> None:
+    with Session(engine) as session, session.begin():
+        delete_job(session, jid)
     log.info("removed job %s: its site is no longer configured", jid)
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from alerts.deadlines import DeadlineRule
 from crawler.extract.years import report_year_from_title
+from crawler.i18n import gettext as _
 from storage.listing import ListingRecord
 from storage.models import CrawlError, Document, Site, SiteCrawl, Version
 
@@ -92,21 +93,21 @@ class CrawlEvidence:
         """Why the absence of ``year``'s report (due on ``due``) proves nothing; None when it does."""
         crawl = self.site_crawl
         if crawl is None:
-            return "site never crawled"
+            return _("site never crawled")
         if crawl.status == "failed":
             reason = self.list_errors[0].reason if self.list_errors else crawl.finish_reason
-            return f"latest crawl failed ({reason})"
+            return _("latest crawl failed (%(reason)s)", reason=reason)
         if crawl.finish_reason not in COMPLETE_FINISH_REASONS:
-            return f"latest crawl stopped early ({crawl.finish_reason})"
+            return _("latest crawl stopped early (%(reason)s)", reason=crawl.finish_reason)
         if crawl.listing_complete is None:
             # Recorded before crawls kept their listing: any failed list page makes it partial.
             if self.list_errors:
-                return f"{len(self.list_errors)} list page(s) failed in the latest crawl"
+                return _("%(count)d list page(s) failed in the latest crawl", count=len(self.list_errors))
         elif not crawl.listing_complete and not self._covered(year):
-            return self.listing_problem() or "the listing was not read completely"
+            return self.listing_problem() or _("the listing was not read completely")
         finished = crawl.finished_at.date() if crawl.finished_at else None
         if finished is None or finished <= due:
-            return "not crawled since the deadline"
+            return _("not crawled since the deadline")
         return None
 
     def _covered(self, year: int) -> bool:
@@ -237,16 +238,17 @@ def _found_cell(site: Site, year: int, due: date, documents: list[Document]) -> 
     if dated_only:
         document, published = min(dated_only, key=lambda pair: pair[1])
         status = "on_time" if published <= due else "late"
-        detail = "" if status == "on_time" else f"{(published - due).days} day(s) after {due.isoformat()}"
+        detail = "" if status == "on_time" else _("%(days)d day(s) after %(due)s", days=(published - due).days,
+                                                   due=due.isoformat())
         return CoverageCell(site.key, site.name, year, status, due, published, document.id, detail)
     # No publication date on the page: the first time we saw it bounds it from above.
     document = min(documents, key=lambda d: d.first_seen_at)
     seen = document.first_seen_at.date()
     if seen <= due:
         return CoverageCell(site.key, site.name, year, "on_time", due, None, document.id,
-                            f"no publication date; seen {seen.isoformat()}")
+                            _("no publication date; seen %(seen)s", seen=seen.isoformat()))
     return CoverageCell(site.key, site.name, year, "unknown", due, None, document.id,
-                        f"found, but the page shows no publication date (first seen {seen.isoformat()})")
+                        _("found, but the page shows no publication date (first seen %(seen)s)", seen=seen.isoformat()))
 
 
 def _absent_cell(site: Site, year: int, due: date, as_of: date, evidence: CrawlEvidence) -> CoverageCell:
@@ -258,9 +260,9 @@ def _absent_cell(site: Site, year: int, due: date, as_of: date, evidence: CrawlE
             # The listed title's year when the listing gave one, else the URL's date hints.
             hints = {error.report_year} if error.report_year is not None else year_hints(error.url)
             if hints is None or year in hints:
-                blocker = f"the listed report page failed ({error.reason}): {error.url}"
+                blocker = _("the listed report page failed (%(reason)s): %(url)s", reason=error.reason, url=error.url)
                 break
     if blocker is not None:
         return CoverageCell(site.key, site.name, year, "unknown", due, detail=blocker)
     return CoverageCell(site.key, site.name, year, "missing", due,
-                        detail=f"not published by {due.isoformat()}")
+                        detail=_("not published by %(due)s", due=due.isoformat()))

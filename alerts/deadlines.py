@@ -1,6 +1,6 @@
 """When a report year's report is due: pure rules, no database.
 
-The legal defaults (see DESIGN.md, "Deadlines"):
+The legal defaults:
 
 - report years up to 2018 (2008 regulation, art. 31): 31 March of the next year, for everyone;
 - from 2019 (2019 revision, art. 49): government departments by 31 January, a local

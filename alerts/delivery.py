@@ -34,12 +34,13 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 import apprise
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.settings import AlertSettings
-from storage.models import utcnow
-from storage.models_monitoring import AlertOutbox
+from crawler.i18n import gettext as _
+from storage.models import AlertOutbox, utcnow
+from storage.outbox import claim_message, finish_message
 
 __all__ = ["DeliveryReport", "notify_once", "send_pending", "target_digest", "with_idempotency_key"]
 
@@ -95,7 +96,7 @@ def notify_once(url: str, subject: str, body: str, idempotency_key: str | None =
     target = with_idempotency_key(url, idempotency_key) if idempotency_key else url
     client = apprise.Apprise()
     if not client.add(target):
-        return False, f"not a valid apprise URL ({urlsplit(url).scheme}://…)"
+        return False, _("not a valid apprise URL (%(scheme)s://…)", scheme=urlsplit(url).scheme)
     collect = _Collect()
     logger = logging.getLogger("apprise")
     logger.addHandler(collect)
@@ -105,7 +106,7 @@ def notify_once(url: str, subject: str, body: str, idempotency_key: str | None =
         logger.removeHandler(collect)
     if ok:
         return True, None
-    return False, (collect.lines[-1] if collect.lines else "delivery failed")[:300]
+    return False, (collect.lines[-1] if collect.lines else _("delivery failed"))[:300]
 
 
 def send_pending(
@@ -145,34 +146,13 @@ def send_pending(
 def _claim(sessions: sessionmaker[Session], row_id: int, token: str, at: datetime, ttl: timedelta) -> bool:
     """Claim one message for this sender: True when this sender's UPDATE is the one that matched."""
     with sessions() as session, session.begin():
-        result = session.execute(
-            update(AlertOutbox)
-            .where(
-                AlertOutbox.id == row_id,
-                AlertOutbox.status == "pending",
-                AlertOutbox.next_attempt_at <= at,
-                or_(AlertOutbox.claim_token.is_(None), AlertOutbox.claimed_until < at),
-            )
-            .values(claim_token=token, claimed_until=at + ttl)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
+        return claim_message(session, row_id, token, at, ttl)
 
 
 def _finish(sessions: sessionmaker[Session], row: AlertOutbox, token: str) -> bool:
     """Write the delivery's outcome and release the claim -- only while the claim is ours."""
     with sessions() as session, session.begin():
-        result = session.execute(
-            update(AlertOutbox)
-            .where(AlertOutbox.id == row.id, AlertOutbox.claim_token == token)
-            .values(
-                status=row.status, attempts=row.attempts, delivered_to=list(row.delivered_to or []),
-                sent_at=row.sent_at, last_error=row.last_error, next_attempt_at=row.next_attempt_at,
-                claim_token=None, claimed_until=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
+        return finish_message(session, row, token)
 
 
 def _deliver(row: AlertOutbox, settings: AlertSettings, report: DeliveryReport, now: Callable[[], datetime],
@@ -180,7 +160,7 @@ def _deliver(row: AlertOutbox, settings: AlertSettings, report: DeliveryReport, 
              notify: Callable[[str, str, str, str | None], tuple[bool, str | None]]) -> None:
     targets = settings.targets_for(row.payload.get("site"))
     if not targets:
-        row.last_error = "no alert URLs configured for this site"
+        row.last_error = _("no alert URLs configured for this site")
         report.no_target.append(row.id)
         return  # stays pending: configuring a URL later delivers it
     delivered = list(row.delivered_to or [])

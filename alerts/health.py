@@ -1,7 +1,7 @@
 """Crawl health: a site's state from its run history.
 
 After each crawl the monitor assesses every finished site crawl not assessed yet and stores a
-:class:`~storage.models_monitoring.CrawlHealth` row with the figures it used (pages, reports
+:class:`~storage.models.CrawlHealth` row with the figures it used (pages, reports
 found, reports without metadata, errors by reason). The newest row is the site's state:
 
 - ``unreachable`` -- no list page of the column could be fetched;
@@ -27,9 +27,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.i18n import gettext as _
+from storage.health import record_health
 from storage.listing import ListingState, listing_state
-from storage.models import CrawlError, Document, Site, SiteCrawl, utcnow
-from storage.models_monitoring import CrawlHealth
+from storage.models import CrawlError, CrawlHealth, Document, Site, SiteCrawl
 
 __all__ = ["ListingState", "SiteHealth", "assess_pending", "assess_site_crawl", "site_health", "site_listings"]
 
@@ -77,28 +78,15 @@ def assess_site_crawl(session: Session, crawl: SiteCrawl) -> CrawlHealth:
     documents = session.scalars(
         select(Document).where(Document.site_id == crawl.site_id, Document.last_run_id == crawl.run_id)
     ).all()
-    without_metadata = sum(1 for d in documents if METADATA_FIELDS <= set(d.missing_fields or ()))
+    without_metadata = sum(1 for d in documents if set(d.missing_fields or ()) >= METADATA_FIELDS)
     previous = session.scalars(
         select(CrawlHealth)
         .where(CrawlHealth.site_id == crawl.site_id, CrawlHealth.run_id < crawl.run_id)
         .order_by(CrawlHealth.run_id.desc())
     ).all()
     state, reason = _verdict(crawl, errors, without_metadata, previous)
-    row = CrawlHealth(
-        site_crawl_id=crawl.id,
-        site_id=crawl.site_id,
-        run_id=crawl.run_id,
-        state=state,
-        reason=reason,
-        pages=crawl.pages,
-        reports_found=crawl.reports_found,
-        reports_without_metadata=without_metadata,
-        errors_by_reason=dict(by_reason),
-        checked_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    return row
+    return record_health(session, crawl, state=state, reason=reason,
+                         reports_without_metadata=without_metadata, errors_by_reason=by_reason)
 
 
 def _verdict(
@@ -110,11 +98,12 @@ def _verdict(
     if crawl.status == "failed":
         list_errors = [e for e in errors if e.page_kind == "list"]
         if list_errors:
-            return "unreachable", f"list page failed: {list_errors[0].reason} ({list_errors[0].url})"
-        return "unreachable", f"no list page could be fetched ({crawl.finish_reason})"
+            return "unreachable", _("list page failed: %(reason)s (%(url)s)", reason=list_errors[0].reason,
+                                    url=list_errors[0].url)
+        return "unreachable", _("no list page could be fetched (%(reason)s)", reason=crawl.finish_reason)
     earlier_found = max((p.reports_found for p in previous if p.state != "unreachable"), default=0)
     if crawl.reports_found == 0 and earlier_found > 0:
-        return "broken", f"the listing yielded no reports (an earlier run found {earlier_found})"
+        return "broken", _("the listing yielded no reports (an earlier run found %(found)d)", found=earlier_found)
     if crawl.reports_found >= MIN_REPORTS_FOR_SHARE:
         share = without_metadata / crawl.reports_found
         baseline = next(
@@ -123,9 +112,9 @@ def _verdict(
         if baseline is not None:
             before = baseline.reports_without_metadata / baseline.reports_found
             if share - before >= SHARE_JUMP:
-                return "broken", (
-                    f"reports without metadata jumped from {before:.0%} to {share:.0%}"
-                )
+                before_share, after_share = f"{before:.0%}", f"{share:.0%}"
+                return "broken", _("reports without metadata jumped from %(before)s to %(after)s",
+                                   before=before_share, after=after_share)
     return "ok", None
 
 
@@ -140,7 +129,7 @@ def site_health(session: Session, site_keys: Sequence[str] | None = None) -> dic
             select(CrawlHealth).where(CrawlHealth.site_id == site.id).order_by(CrawlHealth.run_id.desc())
         ).all()
         if not rows:
-            result[site.key] = SiteHealth(site.key, "unknown", "not crawled yet", None, None, None)
+            result[site.key] = SiteHealth(site.key, "unknown", _("not crawled yet"), None, None, None)
             continue
         latest = rows[0]
         since = latest.checked_at

@@ -3,7 +3,7 @@
 For each site it assesses the crawls not assessed yet (:mod:`alerts.health`), computes the
 site's coverage row (:mod:`alerts.coverage`), looks for reports changed after publication and
 reports removed from the listing, and raises or resolves the matching alerts
-(:mod:`alerts.outbox`). Detection and the outbox rows it queues commit together.
+(:mod:`storage.outbox`). Detection and the outbox rows it queues commit together.
 
 Rules that keep alerts trustworthy:
 
@@ -22,17 +22,20 @@ Rules that keep alerts trustworthy:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import CompoundSelect, select
 from sqlalchemy.orm import Session
 
 from alerts.coverage import EVIDENCE_STATUSES, CoverageCell, site_coverage
 from alerts.health import SiteHealth, assess_pending, site_health
-from alerts.outbox import (
+from alerts.messages import alert_title, changed_report_message, event_subjects
+from alerts.settings import DEFAULT_REMOVED_AFTER_NIGHTS
+from crawler.i18n import gettext as _
+from storage.models import Alert, AlertOutbox, CrawlError, Document, DocumentUrl, Site, SiteCrawl, Version, utcnow
+from storage.outbox import (
     DEFAULT_REPEAT_INTERVAL,
     Finding,
     alert_key,
@@ -40,12 +43,8 @@ from alerts.outbox import (
     raise_alert,
     resolve_alert,
 )
-from alerts.settings import DEFAULT_REMOVED_AFTER_NIGHTS
-from storage.models import CrawlError, Document, Site, SiteCrawl, Version, utcnow
-from storage.models_identity import DocumentUrl
-from storage.models_monitoring import Alert, AlertOutbox
 
-__all__ = ["LATE_NOTICE_WINDOW", "MonitorResult", "diff_summary", "run_monitor"]
+__all__ = ["LATE_NOTICE_WINDOW", "MonitorResult", "run_monitor"]
 
 LATE_NOTICE_WINDOW = timedelta(days=365)
 REMOVAL_CONFIRMATIONS = 2
@@ -100,11 +99,13 @@ def _sync_health(session: Session, site: Site, health: SiteHealth, now: datetime
     out: list[AlertOutbox | None] = []
     for kind, state in (("site_unreachable", "unreachable"), ("listing_broken", "broken")):
         if health.state == state:
-            out.append(raise_alert(session, Finding(kind, site, health.reason or state), now=now,
-                                   repeat_interval=repeat))
+            out.append(raise_alert(session, _finding(kind, site, health.reason or state), now=now,
+                                   repeat_interval=repeat, subjects=event_subjects()))
         else:
             out.append(resolve_alert(session, alert_key(kind, site.key), site,
-                                     f"the latest crawl (run {health.run_id}) was {health.state}", now=now))
+                                     _("the latest crawl (run %(run)s) was %(state)s", run=health.run_id,
+                                       state=health.state),
+                                     now=now, subjects=event_subjects()))
     return out
 
 
@@ -113,14 +114,15 @@ def _sync_cell(session: Session, site: Site, cell: CoverageCell, as_of: date, no
     year = cell.report_year
     missing_key = alert_key("report_missing", site.key, report_year=year)
     if cell.status == "missing":
-        message = (f"No {year} report of {site.name} was found; it was due by "
-                   f"{cell.due.isoformat()}.")
-        return [raise_alert(session, Finding("report_missing", site, message, report_year=year),
-                            now=now, repeat_interval=repeat)]
+        message = _("No %(year)s report of %(site)s was found; it was due by %(due)s.",
+                    year=year, site=site.name, due=cell.due.isoformat())
+        return [raise_alert(session, _finding("report_missing", site, message, report_year=year),
+                            now=now, repeat_interval=repeat, subjects=event_subjects())]
     if cell.status == "late":
-        message = (f"The {year} report of {site.name} was published on {cell.published}, "
-                   f"after its due date {cell.due.isoformat()} ({cell.detail}).")
-        late = Finding("report_late", site, message, report_year=year, document_id=cell.document_id)
+        message = _("The %(year)s report of %(site)s was published on %(published)s, after its due date "
+                    "%(due)s (%(detail)s).", year=year, site=site.name, published=cell.published,
+                    due=cell.due.isoformat(), detail=cell.detail)
+        late = _finding("report_late", site, message, report_year=year, document_id=cell.document_id)
         closed = resolve_alert(session, missing_key, site, message, now=now, title=late.title)
         if closed is not None:
             notice(session, late, now=now, queue=False)  # announced by the resolution above
@@ -129,21 +131,20 @@ def _sync_cell(session: Session, site: Site, cell: CoverageCell, as_of: date, no
             return [notice(session, late, now=now)]
         return []
     if cell.status in ("on_time", "not_due"):
-        found = f"published on {cell.published}" if cell.published else "found"
-        return [resolve_alert(session, missing_key, site,
-                              f"The {year} report of {site.name} was {found}.", now=now)]
+        if cell.published:
+            found = _("The %(year)s report of %(site)s was published on %(published)s.",
+                      year=year, site=site.name, published=cell.published)
+        else:
+            found = _("The %(year)s report of %(site)s was found.", year=year, site=site.name)
+        return [resolve_alert(session, missing_key, site, found, now=now, subjects=event_subjects())]
     return []  # unknown: the site could not be checked, the alert stays as it is
 
 
-def diff_summary(before: str, after: str, max_lines: int = 3, width: int = 80) -> str:
-    """``+N/-M lines`` and the first changed lines, for a changed-report message."""
-    old, new = before.splitlines(), after.splitlines()
-    changes = [line for line in difflib.ndiff(old, new) if line[:2] in ("+ ", "- ")]
-    added = sum(1 for line in changes if line.startswith("+ "))
-    removed = len(changes) - added
-    shown = [line if len(line) <= width else line[: width - 1] + "…" for line in changes[:max_lines]]
-    more = "" if len(changes) <= max_lines else f"\n… and {len(changes) - max_lines} more changed line(s)"
-    return f"+{added} / -{removed} line(s):\n" + "\n".join(shown) + more
+def _finding(kind: str, site: Site, message: str, *, report_year: int | None = None,
+             document_id: int | None = None, extra: str | None = None) -> Finding:
+    """A finding titled in the reader's language (:mod:`alerts.messages`)."""
+    return Finding(kind, site, message, report_year=report_year, document_id=document_id, extra=extra,
+                   subject=alert_title(kind, site, report_year))
 
 
 def _sync_changes(session: Session, site: Site, now: datetime) -> list[AlertOutbox | None]:
@@ -162,10 +163,13 @@ def _sync_changes(session: Session, site: Site, now: datetime) -> list[AlertOutb
                                   Version.number == version.number - 1)
         ).one_or_none()
         document = session.get(Document, version.document_id)
-        title = (document.title if document else None) or version.title or ""
-        summary = diff_summary(previous.body_text if previous else "", version.body_text)
-        message = f"{title} ({document.url if document else ''}) changed (version {version.number}): {summary}"
-        out.append(notice(session, Finding("report_changed", site, message, report_year=version.report_year,
+        report_title = (document.title if document else None) or version.title or ""
+        message = changed_report_message(
+            report_title, document.url if document else "", version.document_id,
+            previous.number if previous else version.number - 1, version.number,
+            (previous.body_text if previous else "") or "", version.body_text or "",
+        )
+        out.append(notice(session, _finding("report_changed", site, message, report_year=version.report_year,
                                            document_id=version.document_id, extra=f"v{version.number}"),
                           now=now))
     return out
@@ -175,8 +179,8 @@ def _sync_checks(session: Session, site: Site, now: datetime) -> list[AlertOutbo
     """A one-off notice for each latest version whose checks failed (the cross-year check
     included) or whose tables are incomplete so their checks could not be evaluated. A
     cross-year check without last year's report is not news."""
+    from crawler.archive_checks import cross_year_checks, latest_tables
     from crawler.extract.tables.checks import check_results_of, checks_flag, describe_check
-    from storage.checks import cross_year_checks, latest_tables
 
     rows = latest_tables(session, [site.id])
     cross = cross_year_checks(session, [site.id], rows)
@@ -192,11 +196,12 @@ def _sync_checks(session: Session, site: Site, now: datetime) -> list[AlertOutbo
         document = session.get(Document, row.document_id)
         results = [r for r in [*check_results_of(row.tables), *extra]
                    if r.get("status") == "failed" or (r.get("status") == "not_evaluated" and r.get("name") != "cross_year")]
-        words = {"failed": "checks failed", "incomplete": "tables incomplete, checks not evaluated"}[flag]
+        words = {"failed": _("checks failed"), "incomplete": _("tables incomplete, checks not evaluated")}[flag]
         lines = "\n".join(describe_check(r) for r in results[:6])
-        message = (f"{document.title if document else ''} ({document.url if document else ''}), version "
-                   f"{row.version}: {words}.\n{lines}")
-        out.append(notice(session, Finding("report_checks", site, message, report_year=row.report_year,
+        message = _("%(title)s (%(url)s), version %(number)s: %(words)s.",
+                    title=document.title if document else "", url=document.url if document else "",
+                    number=row.version, words=words) + f"\n{lines}"
+        out.append(notice(session, _finding("report_checks", site, message, report_year=row.report_year,
                                            document_id=row.document_id, extra=f"v{row.version}"),
                           now=now))
     return out
@@ -225,7 +230,7 @@ def _clean_complete_crawls(session: Session, site: Site) -> list[SiteCrawl]:
     return clean
 
 
-def _urls_of(document: Document) -> Select[tuple[str]]:
+def _urls_of(document: Document) -> CompoundSelect[str]:
     """Every URL the document was found at (a moved report fails at its old or its new one)."""
     return select(DocumentUrl.url).where(DocumentUrl.document_id == document.id).union(
         select(Document.url).where(Document.id == document.id)
@@ -268,15 +273,18 @@ def _sync_removals(session: Session, site: Site, now: datetime, repeat: timedelt
         seen_run = document.last_run_id or 0
         if seen_run >= latest_run:
             out.append(resolve_alert(session, key, site,
-                                     f"{document.title} is listed again ({document.url}).", now=now))
+                                     _("%(title)s is listed again (%(url)s).", title=document.title,
+                                       url=document.url),
+                                     now=now, subjects=event_subjects()))
             continue
         if _gone_every_night(session, site, document, recent, removed_after_nights):
-            message = (f"{document.title} is still listed by {site.name}, but its page ({document.url}) "
-                       f"answered 404/410 in each of the last {removed_after_nights} crawls; last read "
-                       f"{document.last_seen_at:%Y-%m-%d}. Its versions stay in the archive.")
-            out.append(raise_alert(session, Finding("report_removed", site, message,
-                                                    report_year=document.report_year, document_id=document.id),
-                                   now=now, repeat_interval=repeat))
+            message = _("%(title)s is still listed by %(site)s, but its page (%(url)s) answered 404/410 in each "
+                        "of the last %(nights)d crawls; last read %(seen)s. Its versions stay in the archive.",
+                        title=document.title, site=site.name, url=document.url, nights=removed_after_nights,
+                        seen=document.last_seen_at.date().isoformat())
+            out.append(raise_alert(session, _finding("report_removed", site, message,
+                                                     report_year=document.report_year, document_id=document.id),
+                                   now=now, repeat_interval=repeat, subjects=event_subjects()))
             continue
         after = [c for c in clean if c.run_id > seen_run]
         if len(after) < REMOVAL_CONFIRMATIONS:
@@ -287,9 +295,10 @@ def _sync_removals(session: Session, site: Site, now: datetime, repeat: timedelt
         ).first()
         if failed_on_it is not None:
             continue
-        message = (f"{document.title} ({document.url}) was not listed in the last {len(after)} complete "
-                   f"crawls of {site.name}; last seen {document.last_seen_at:%Y-%m-%d}. Its versions stay "
-                   f"in the archive.")
-        out.append(raise_alert(session, Finding("report_removed", site, message, report_year=document.report_year,
-                                                document_id=document.id), now=now, repeat_interval=repeat))
+        message = _("%(title)s (%(url)s) was not listed in the last %(count)d complete crawls of %(site)s; last "
+                    "seen %(seen)s. Its versions stay in the archive.", title=document.title, url=document.url,
+                    count=len(after), site=site.name, seen=document.last_seen_at.date().isoformat())
+        out.append(raise_alert(session, _finding("report_removed", site, message, report_year=document.report_year,
+                                                 document_id=document.id),
+                               now=now, repeat_interval=repeat, subjects=event_subjects()))
     return out

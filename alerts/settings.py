@@ -33,6 +33,7 @@ from typing import Any
 
 from crawler.config import SiteConfig, load_sites
 from crawler.errors import ConfigError
+from crawler.i18n import gettext as _
 
 __all__ = ["AlertSettings", "check_alert_urls", "load_alert_settings", "mask_url", "parse_alert_settings"]
 
@@ -65,21 +66,23 @@ class AlertSettings:
 def parse_alert_settings(document: dict[str, Any], sites: list[SiteConfig], source: str = "<sites>") -> AlertSettings:
     table = document.get("alerts", {})
     if not isinstance(table, dict):
-        raise ConfigError(f"{source}: [alerts] must be a table")
+        raise ConfigError(_("%(source)s: [alerts] must be a table", source=source))
     unknown = set(table) - set(_KEYS)
     if unknown:
-        raise ConfigError(f"{source}: [alerts]: unknown key(s): {', '.join(sorted(unknown))} (allowed: {', '.join(_KEYS)})")
+        raise ConfigError(_("%(source)s: [alerts]: unknown key(s): %(keys)s (allowed: %(allowed)s)", source=source,
+                             keys=", ".join(sorted(unknown)), allowed=", ".join(_KEYS)))
     urls = table.get("urls", [])
     if isinstance(urls, str):
         urls = [urls]
     if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
-        raise ConfigError(f"{source}: [alerts] urls must be a list of apprise URLs (scheme://...)")
+        raise ConfigError(_("%(source)s: [alerts] urls must be a list of apprise URLs (scheme://...)", source=source))
     values = {}
     for name, low, high in (("repeat_days", 1, 365), ("max_attempts", 1, 100), ("removed_after_nights", 1, 60)):
         if name in table:
             value = table[name]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                raise ConfigError(f"{source}: [alerts] {name} must be an integer between {low} and {high}")
+                raise ConfigError(_("%(source)s: [alerts] %(name)s must be an integer between %(low)d and %(high)d",
+                                     source=source, name=name, low=low, high=high))
             values[name] = value
     return AlertSettings(urls=tuple(urls), sites=tuple(sites), **values)
 
@@ -127,11 +130,10 @@ def check_alert_urls(settings: AlertSettings, source: str = "<sites>") -> None:
 
     for url in settings.urls:
         if not accepted(url):
-            raise ConfigError(f"{source}: [alerts] urls: {mask_url(url)} is not an apprise URL nianbao can send to")
+            raise ConfigError(_("%(source)s: [alerts] urls: %(url)s is not an apprise URL nianbao can send to",
+                                 source=source, url=mask_url(url)))
     for site in settings.sites:
         for url in site.alert_urls:
             if not accepted(url):
-                raise ConfigError(
-                    f"{source}: site {site.key!r}: alert_urls: {mask_url(url)} is not an apprise URL"
-                    " nianbao can send to"
-                )
+                raise ConfigError(_("%(source)s: site %(site)s: alert_urls: %(url)s is not an apprise URL nianbao can "
+                                    "send to", source=source, site=repr(site.key), url=mask_url(url)))

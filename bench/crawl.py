@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import write_section  # noqa: E402
+from bench.report import write_section
 
 PER_PAGE = 20
 FAIR = [
@@ -93,8 +93,10 @@ def write_site(root: Path, bureaus: int, reports: int) -> list[str]:
                 items.append(f'<li><a href="./t{r}.htm" title="{title}">{title}</a><span>{year + 1}-01-15</span></li>')
                 (column / f"t{r}.htm").write_text(
                     f'<html><head><meta charset="utf-8"><meta name="ArticleTitle" content="{title}">'
-                    f'<meta name="PubDate" content="{year + 1}-01-15 09:00"><meta name="ContentSource" content="第{b}局"></head><body>'
-                    f'<table class="xxgk"><tr><td>索引号：</td><td>B{b:04d}-{year}-{r:05d}</td><td>发布机构：</td><td>第{b}局</td></tr>'
+                    f'<meta name="PubDate" content="{year + 1}-01-15 09:00">'
+                    f'<meta name="ContentSource" content="第{b}局"></head><body>'
+                    f'<table class="xxgk"><tr><td>索引号：</td><td>B{b:04d}-{year}-{r:05d}</td>'
+                    f'<td>发布机构：</td><td>第{b}局</td></tr>'
                     f'<tr><td>发布日期：</td><td>{year + 1}-01-15</td><td>标题：</td><td>{title}</td></tr></table>'
                     f'<div class="TRS_Editor"><div class="Custom_UnionStyle">{body}</div></div></body></html>',
                     encoding="utf-8",
@@ -227,7 +229,8 @@ def main() -> None:
     runs: list[Run] = []
     try:
         before = served(workdir)
-        wall, cpu, peak = run_children([[sys.executable, "-c", BARE_SPIDER, *[base + p for c in columns for p in list_pages(c, args.reports)]]], env)
+        list_urls = [base + p for c in columns for p in list_pages(c, args.reports)]
+        wall, cpu, peak = run_children([[sys.executable, "-c", BARE_SPIDER, *list_urls]], env)
         runs.append(Run("(a) bare Scrapy spider, fetch only", served(workdir) - before, wall, cpu, peak))
 
         reset_archive(database)
@@ -239,7 +242,9 @@ def main() -> None:
         import redis
 
         redis.Redis.from_url(args.redis).flushdb()
-        subprocess.run([*nianbao, "crawl", "--distributed", "--redis", args.redis], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*nianbao, "crawl", "--distributed", "--redis", args.redis], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         worker = [*nianbao, "worker", "--redis", args.redis, *FAIR]
         before = served(workdir)
         wall, cpu, peak = run_children([worker, worker], env)
@@ -255,7 +260,11 @@ def main() -> None:
         "",
         "| run | pages fetched | wall s | pages/s | CPU ms/page | peak RSS per process (MiB) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
-        *[f"| {r.name} | {r.pages} | {r.seconds:.1f} | {r.pages_per_second:.1f} | {r.cpu_per_page_ms:.2f} | {r.peak_rss_mib:.0f} |" for r in runs],
+        *[
+            f"| {r.name} | {r.pages} | {r.seconds:.1f} | {r.pages_per_second:.1f} | {r.cpu_per_page_ms:.2f}"
+            f" | {r.peak_rss_mib:.0f} |"
+            for r in runs
+        ],
         "",
         f"(b) / (a) = {b.pages_per_second / a.pages_per_second:.2f} (target ≥ 0.6);"
         f" (c) / (b) = {c.pages_per_second / b.pages_per_second:.2f} (target ≥ 1.6 where the cores allow);"

@@ -33,12 +33,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# Run as a script (python bench/recrawl.py): make the project importable before importing it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import write_section
 from crawler.demo.bulk import build_bulk_site, bulk_sites_toml, report_html
 from crawler.demo.server import DemoServer
+
+REPO = Path(__file__).resolve().parent.parent
 
 NIGHT0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 CRAWL_SETTINGS = [

@@ -219,7 +219,7 @@ def _existing(session: Session) -> tuple[int, int] | None:
             if session.get_bind().dialect.name == "sqlite"
             else "SELECT COUNT(*), COALESCE(SUM(octet_length(title) + octet_length(body_text)), 0) FROM versions"
         )).one()
-    except Exception:  # noqa: BLE001 - no archive there yet
+    except Exception:
         session.rollback()
         return None
     return (int(row[0]), int(row[1])) if row[0] else None
@@ -264,7 +264,9 @@ def _ensure_database(url: str) -> None:
     engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}).first()
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            ).first()
             if exists is None:
                 quoted = connection.dialect.identifier_preparer.quote(target.database)
                 connection.execute(text(f"CREATE DATABASE {quoted}"))
@@ -331,11 +333,15 @@ def main(argv: list[str] | None = None) -> None:
         timings = result["timings"]  # type: ignore[assignment]
         for cls in classes:
             values = timings[cls]  # type: ignore[index]
-            lines.append(f"| {backend} | {cls} | {statistics.median(values):.1f} | {percentile(values, 95):.1f} | {percentile(values, 99):.1f} |")
+            lines.append(
+                f"| {backend} | {cls} | {statistics.median(values):.1f} | {percentile(values, 95):.1f}"
+                f" | {percentile(values, 99):.1f} |"
+            )
     lines += ["", "| backend | raw text | index | index / raw | build time |", "| --- | ---: | ---: | ---: | ---: |"]
     for backend, result in results.items():
         raw, size = int(result["raw"]), int(result["index"])  # type: ignore[arg-type]
-        lines.append(f"| {backend} | {raw / 2**20:,.0f} MiB | {size / 2**20:,.0f} MiB | {size / raw:.2f}x | {float(result['seconds']):,.0f} s |")  # type: ignore[arg-type]
+        seconds = float(result["seconds"])  # type: ignore[arg-type]
+        lines.append(f"| {backend} | {raw / 2**20:,.0f} MiB | {size / 2**20:,.0f} MiB | {size / raw:.2f}x | {seconds:,.0f} s |")
     body = "\n".join(lines)
     if args.per_query:
         for backend, result in results.items():

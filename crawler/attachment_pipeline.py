@@ -24,9 +24,9 @@ and feeds the table parser), and records what read it in ``versions.tables["ocr"
 earlier crawl is reused, not read again: its engine and confidence are then ``None``, with
 ``"reused": true``). An attachment row with ``image_only`` set and text has OCR text.
 
-Settings: ``NIANBAO_ATTACHMENT_MAX_BYTES`` (32 MiB: larger files are stored, not read),
-``NIANBAO_ATTACHMENT_TIMEOUT`` (60 s), ``NIANBAO_ATTACHMENT_MEMORY_MB`` (1024), ``NIANBAO_OCR``
-(on), ``NIANBAO_OCR_TIMEOUT`` (300 s per file).
+Settings (declared with their defaults in :mod:`storage.settings`): ``NIANBAO_ATTACHMENT_MAX_BYTES``,
+``NIANBAO_ATTACHMENT_TIMEOUT``, ``NIANBAO_ATTACHMENT_MEMORY_MB``, ``NIANBAO_OCR``,
+``NIANBAO_OCR_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -45,12 +45,14 @@ from crawler.attachments import (
     store_attachment,
 )
 from crawler.attachments.sniff import PDF
-from crawler.extract.sections import sections_json
 from crawler.extract.tables import tables_from_attachment
 from crawler.items import AttachmentItem, ReportItem
 from crawler.pipelines import DATABASE_SETTING
+from crawler.typed_defaults import bool_default, float_default, int_default
 from storage import attachments as archive_attachments
 from storage.db import shared_archive
+from storage.records import AttachmentRecord
+from storage.sectioning import sections_json
 
 __all__ = ["AttachmentPipeline", "AttachmentTextPipeline", "read_attachment"]
 
@@ -58,15 +60,15 @@ __all__ = ["AttachmentPipeline", "AttachmentTextPipeline", "read_attachment"]
 def _limits(crawler: Crawler) -> ExtractionLimits:
     settings = crawler.settings
     return ExtractionLimits(
-        max_bytes=settings.getint("NIANBAO_ATTACHMENT_MAX_BYTES", 32 * 1024 * 1024),
-        timeout_seconds=settings.getfloat("NIANBAO_ATTACHMENT_TIMEOUT", 60.0),
-        memory_bytes=settings.getint("NIANBAO_ATTACHMENT_MEMORY_MB", 1024) * 1024 * 1024,
-        ocr=settings.getbool("NIANBAO_OCR", True),
-        ocr_timeout_seconds=settings.getfloat("NIANBAO_OCR_TIMEOUT", 300.0),
+        max_bytes=settings.getint("NIANBAO_ATTACHMENT_MAX_BYTES", int_default("NIANBAO_ATTACHMENT_MAX_BYTES")),
+        timeout_seconds=settings.getfloat("NIANBAO_ATTACHMENT_TIMEOUT", float_default("NIANBAO_ATTACHMENT_TIMEOUT")),
+        memory_bytes=settings.getint("NIANBAO_ATTACHMENT_MEMORY_MB", int_default("NIANBAO_ATTACHMENT_MEMORY_MB")) * 1024 * 1024,
+        ocr=settings.getbool("NIANBAO_OCR", bool_default("NIANBAO_OCR")),
+        ocr_timeout_seconds=settings.getfloat("NIANBAO_OCR_TIMEOUT", float_default("NIANBAO_OCR_TIMEOUT")),
     )
 
 
-def read_attachment(sessions: Any, attachment: AttachmentItem, limits: ExtractionLimits,
+def read_attachment(sessions: Any, attachment: AttachmentRecord, limits: ExtractionLimits,
                     *, want_tables: bool = False) -> ExtractionResult | None:
     """Store a downloaded file and record its content row (text read once per sha256).
 
@@ -100,7 +102,7 @@ def read_attachment(sessions: Any, attachment: AttachmentItem, limits: Extractio
     return result
 
 
-def _link(sessions: Any, attachment: AttachmentItem) -> None:
+def _link(sessions: Any, attachment: AttachmentRecord) -> None:
     with sessions() as session, session.begin():
         archive_attachments.link_attachment(
             session,

@@ -73,7 +73,7 @@ _OPTIONAL = (
     "alert_urls",
     "revalidate_days",
 )
-_DEFAULTABLE = ("report_link_pattern", "encoding", "max_pages", "depth_limit", "deadline")
+_DEFAULTABLE: tuple[str, ...] = ("report_link_pattern", "encoding", "max_pages", "depth_limit", "deadline")
 # Monitoring keys (issue 5): also settable for every site and per region group.
 _MONITOR_KEYS = ("deadline", "deadline_grace_days", "cron", "alert_urls")
 _DEFAULTABLE += ("deadline_grace_days", "cron")

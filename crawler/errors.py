@@ -5,39 +5,43 @@ Everything the project raises deliberately derives from :class:`NianbaoError`, s
 catching unrelated bugs.
 
 - :class:`ConfigError` -- a sites file, option or setting is wrong (CLI exit status 2).
-- :class:`ExtractionError` -- a saved page cannot be read or decoded at all.
-- :class:`StorageError` -- the archive database cannot be opened, migrated or written.
+- :class:`StorageError` -- the archive database cannot be opened, migrated or written (defined
+  with the root :class:`NianbaoError` in ``storage.errors``, the ground floor).
 - :class:`CrawlFailed` -- a crawl finished but some sites failed (CLI exit status 1).
+
+:class:`ExitStatus` declares the CLI's exit statuses once; ``nianbao crawl``'s are a contract
+the scheduler reads (it never reads the crawl's printed words).
 """
 
 from __future__ import annotations
 
+import signal
+from enum import IntEnum
 
-class NianbaoError(Exception):
-    """Base class; ``exit_status`` is what the CLI exits with."""
+from storage.errors import NianbaoError, StorageError
 
-    exit_status = 2
+__all__ = ["ConfigError", "CrawlFailed", "ExitStatus", "NianbaoError", "StorageError"]
+
+
+class ExitStatus(IntEnum):
+    """How ``nianbao`` exits; for ``nianbao crawl`` the scheduler's contract (see the README)."""
+
+    OK = 0  # crawl: it ran and every site was crawled
+    SITE_FAILED = 1  # crawl: it ran but at least one site failed
+    USAGE = 2  # a usage or configuration error, or the archive/WARC files could not be written
+    SKIPPED = 3  # crawl: nothing ran, another process holds every named site's lease
+    # Stopped by a signal, after the summary: the shell's 128 + the signal number.
+    INTERRUPTED = 128 + signal.SIGINT  # 130, Ctrl-C
+    TERMINATED = 128 + signal.SIGTERM  # 143
 
 
 class ConfigError(NianbaoError):
     """A sites file, command-line option or environment setting is invalid."""
 
-    exit_status = 2
-
-
-class ExtractionError(NianbaoError):
-    """A page could not be read or decoded."""
-
-    exit_status = 2
-
-
-class StorageError(NianbaoError):
-    """The archive database could not be opened, migrated or written."""
-
-    exit_status = 2
+    exit_status = ExitStatus.USAGE
 
 
 class CrawlFailed(NianbaoError):
     """A crawl ran to its end but one or more sites failed."""
 
-    exit_status = 1
+    exit_status = ExitStatus.SITE_FAILED

@@ -30,11 +30,10 @@ from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 from warcio.warcwriter import WARCWriter
 
-from crawler.capture.warc import resolve
 from crawler.csvsafe import csv_writer
 from crawler.errors import ConfigError, StorageError
-from storage.models import Document, Site, Version
-from storage.models_capture import Capture
+from storage.evidence import resolve
+from storage.models import Capture, Document, Site, Version
 
 __all__ = [
     "DOCUMENT_COLUMNS",

@@ -53,10 +53,7 @@ try:  # private in Twisted, but the only mark of a body cut short
 except ImportError:  # pragma: no cover - a Twisted without it
     DataLoss = ()  # type: ignore[assignment,misc]
 
-try:
-    from OpenSSL.SSL import Error as TLSError
-except ImportError:  # pragma: no cover - no TLS support installed
-    TLSError = ()  # type: ignore[assignment,misc]
+from OpenSSL.SSL import Error as TLSError
 
 __all__ = ["FailureContextMiddleware", "describe_error", "describe_failure"]
 
@@ -85,7 +82,8 @@ def describe_failure(failure: Failure, timeout: float | None = None,
     if maxsize is None:
         maxsize = meta.get("download_maxsize")
     url = request.url if isinstance(request, Request) else None
-    return describe_error(error, url=url, timeout=timeout, maxsize=maxsize), None
+    # Twisted types Failure.value as optional; a Failure made from an exception always has one
+    return describe_error(error, url=url, timeout=timeout, maxsize=maxsize), None  # type: ignore[arg-type]
 
 
 def describe_error(error: BaseException, *, url: str | None = None, timeout: float | None = None,
@@ -146,10 +144,10 @@ def _response_failed(failed: ResponseFailed, timed_out: str) -> str:
     before = isinstance(failed, ResponseNeverReceived)
     if any(isinstance(r, _TIMEOUTS) for r in reasons):
         return timed_out
-    tls = next((r for r in reasons if TLSError and isinstance(r, TLSError)), None)
+    tls = next((r for r in reasons if isinstance(r, TLSError)), None)
     if tls is not None:
         return _tls(tls) if before else "TLS error mid-response"
-    if DataLoss and any(isinstance(r, DataLoss) for r in reasons):
+    if any(isinstance(r, DataLoss) for r in reasons):  # DataLoss may be () (never matches)
         return "connection lost mid-body"
     if any(isinstance(r, ParseError) for r in reasons):
         return "invalid HTTP response"

@@ -28,6 +28,7 @@ slip through: the addresses checked are the addresses connected to.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -198,10 +199,8 @@ def canonical_host(host: str) -> str:
     """Lower case, no brackets, no trailing dot, IDNA; numeric spellings as their address."""
     host = host.strip().strip("[]").lower().rstrip(".")
     if not host.isascii():
-        try:
+        with contextlib.suppress(UnicodeError):  # not IDNA-encodable: keep it as written
             host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
     address = numeric_address(host)
     return str(address) if address is not None else host
 
@@ -329,13 +328,13 @@ class _Collector:
         self.addresses: list[str] = []
         self.done: Deferred[list[str]] = Deferred()
 
-    def resolutionBegan(self, resolution: IHostResolution) -> None:  # noqa: N802 - interface
+    def resolutionBegan(self, resolution: IHostResolution) -> None:
         pass
 
-    def addressResolved(self, address: IAddress) -> None:  # noqa: N802 - interface
+    def addressResolved(self, address: IAddress) -> None:
         self.addresses.append(str(getattr(address, "host", "")))
 
-    def resolutionComplete(self) -> None:  # noqa: N802 - interface
+    def resolutionComplete(self) -> None:
         self.done.callback(self.addresses)
 
 
@@ -345,7 +344,7 @@ def resolve_addresses(host: str, port: int) -> Deferred[list[str]]:
     from twisted.internet import reactor
 
     collector = _Collector()
-    reactor.nameResolver.resolveHostName(collector, host, port)  # type: ignore[attr-defined]
+    reactor.nameResolver.resolveHostName(collector, host, port)
     return collector.done
 
 
@@ -361,13 +360,13 @@ class _GuardedReceiver:
         self.port = port
         self.addresses: list[IAddress] = []
 
-    def resolutionBegan(self, resolution: IHostResolution) -> None:  # noqa: N802 - interface
+    def resolutionBegan(self, resolution: IHostResolution) -> None:
         self.receiver.resolutionBegan(resolution)
 
-    def addressResolved(self, address: IAddress) -> None:  # noqa: N802 - interface
+    def addressResolved(self, address: IAddress) -> None:
         self.addresses.append(address)
 
-    def resolutionComplete(self) -> None:  # noqa: N802 - interface
+    def resolutionComplete(self) -> None:
         texts = [str(getattr(a, "host", "")) for a in self.addresses]
         reason = connect_refusal(self.host, self.port, texts) if texts else None
         _remember_refusal(self.host, self.port, reason)
@@ -389,15 +388,16 @@ class GuardedResolver(CachingHostnameResolver):
     cached by name unfiltered, and filtered on every use.
     """
 
-    def resolveHostName(  # noqa: N802 - interface
+    def resolveHostName(
         self,
         resolutionReceiver: IResolutionReceiver,
-        hostName: str,  # noqa: N803 - interface
-        portNumber: int = 0,  # noqa: N803 - interface
-        addressTypes: Any = None,  # noqa: N803 - interface
-        transportSemantics: str = "TCP",  # noqa: N803 - interface
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Any = None,
+        transportSemantics: str = "TCP",
     ) -> IHostResolution:
         guarded = _GuardedReceiver(resolutionReceiver, hostName, portNumber)
         return super().resolveHostName(
-            guarded, hostName, portNumber, addressTypes, transportSemantics
+            # zope's @implementer(IResolutionReceiver) is invisible to mypy (no zope plugin)
+            guarded, hostName, portNumber, addressTypes, transportSemantics  # type: ignore[arg-type]
         )

@@ -68,8 +68,8 @@ class OutgoingRequestGuard:
         try:
             from twisted.internet import reactor
 
-            resolver = reactor.nameResolver  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - no reactor: nothing to check
+            resolver = reactor.nameResolver
+        except Exception:
             return
         if not isinstance(resolver, guard.GuardedResolver):
             logger.warning(

@@ -95,7 +95,8 @@ class ProgressExtension:
         spider = self.crawler.spider
         stats = self.crawler.stats
         self.board.update(
-            spider.site.key,  # type: ignore[attr-defined]
+            # Scrapy types crawler.spider as an optional base Spider; ours (running) carries .site
+            spider.site.key,  # type: ignore[union-attr]
             pages=stats.get_value("nianbao/list_pages", 0) + stats.get_value("nianbao/report_pages", 0),
             reports=stats.get_value("nianbao/reports_found", 0),
             failures=stats.get_value("nianbao/failures", 0),

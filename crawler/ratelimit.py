@@ -32,6 +32,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.typed_defaults import float_default
+
 __all__ = ["RETRY_AFTER_STATUSES", "RateLimited", "RetryAfterMiddleware", "retry_after_seconds"]
 
 RETRY_AFTER_STATUSES = (429, 503)
@@ -83,9 +85,7 @@ class RetryAfterMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
-        from crawler import settings as defaults  # the default is declared there, once
-
-        middleware = cls(crawler, crawler.settings.getfloat(MAX_SETTING, defaults.NIANBAO_RETRY_AFTER_MAX))
+        middleware = cls(crawler, crawler.settings.getfloat(MAX_SETTING, float_default(MAX_SETTING)))
         crawler.signals.connect(middleware.response_downloaded, signal=signals.response_downloaded)
         return middleware
 

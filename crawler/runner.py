@@ -20,19 +20,13 @@ from scrapy.settings import Settings
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.capture.middleware import capture_failure, prepare_capture
+from crawler.capture.middleware import prepare_capture
 from crawler.capture.warc import WarcWriteError
 from crawler.config import SiteConfig
 from crawler.errors import ConfigError, NianbaoError, StorageError
 from crawler.pipelines import DATABASE_SETTING, RUN_ID_SETTING
 from crawler.progress import PROGRESS_SETTING, ProgressBoard
-from crawler.stopping import (
-    CrawlProcess,
-    archive_failure,
-    describe_archive_error,
-    interrupted_by_keyboard,
-    stop_signal,
-)
+from crawler.stopping import CrawlProcess, StopState, describe_archive_error
 from spiders.annual_reports import AnnualReportSpider
 from storage import archive
 from storage.db import open_archive
@@ -108,7 +102,7 @@ def run_crawl(
 ) -> CrawlResult:
     """Crawl ``sites`` into the archive at ``database_url``; return what the run recorded.
 
-    Each site is crawled under its lease (:mod:`crawler.leases`): a site another process is
+    Each site is crawled under its lease (:mod:`storage.leases`): a site another process is
     crawling right now is skipped and listed in ``CrawlResult.skipped``; when every site is
     skipped nothing runs and the result's status is ``skipped`` (run id 0). Before that, runs
     whose process died (every lease they held expired or its process is gone) are closed as
@@ -118,7 +112,7 @@ def run_crawl(
     which); a run stopped because the WARC files or the archive could not be written is closed
     as ``failed`` and the error is raised (one line) after its leases are released.
     """
-    from crawler import leases
+    from storage import leases
 
     ttl = _lease_ttl(overrides)
     sessions = open_archive(database_url)
@@ -152,7 +146,7 @@ def run_crawl(
 
 
 def _lease_ttl(overrides: Mapping[str, Any] | None) -> timedelta:
-    from crawler import leases
+    from storage import leases
 
     value = (overrides or {}).get(LEASE_TTL_SETTING)
     if value in (None, ""):
@@ -179,10 +173,10 @@ def _run_leased(
     """One crawl run of sites whose leases ``holder`` holds, on the caller's archive sessions
     (``database_url`` is passed on to the pipelines of the crawl). The leases are bound to the
     new run in the transaction that starts it."""
-    from crawler import leases
+    from storage import leases
 
     settings = build_settings(overrides)
-    prepare_capture(settings)  # the WARC folder is writable; files a killed run left are closed
+    capture = prepare_capture(settings)  # the WARC folder is writable; files a killed run left are closed
     with sessions() as session, session.begin():
         for site in sites:
             archive.sync_site(session, site)
@@ -196,10 +190,11 @@ def _run_leased(
         log_file.parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", str(log_file), priority="cmdline")
 
-    stopped_by = crawl_in_process(sites, settings, progress=progress)
+    stops = crawl_in_process(sites, settings, progress=progress)
+    stopped_by = stops.signal
 
     # nianbao could not go on: the WARC evidence or the archive could not be written.
-    warc_failure, storage_failure = capture_failure(), archive_failure()
+    warc_failure, storage_failure = capture.failure, stops.archive_failure
     failure = warc_failure or (
         f"the archive could not be written: {storage_failure}" if storage_failure else None
     )
@@ -228,9 +223,10 @@ def crawl_in_process(
     progress: ProgressBoard | None = None,
     site_settings: Callable[[SiteConfig], Mapping[str, Any]] | None = None,
     spider_arguments: Callable[[SiteConfig], Mapping[str, Any]] | None = None,
-) -> int | None:
-    """Run one crawler per site in this process until all finish; the signal that interrupted
-    the crawl (SIGINT, SIGTERM), or None when it ran to its end (:mod:`crawler.stopping`).
+) -> StopState:
+    """Run one crawler per site in this process until all finish; how the crawl ended: the
+    signal that interrupted it (SIGINT, SIGTERM) and why the archive could not record it, both
+    None when it ran to its end (:mod:`crawler.stopping`).
 
     ``site_settings`` and ``spider_arguments`` add per-site settings and spider arguments
     (distributed workers use them for their Redis queues and start URLs).
@@ -250,11 +246,11 @@ def crawl_in_process(
     try:
         process.start()
     except KeyboardInterrupt:
-        interrupted_by_keyboard()
+        process.interrupted_by_keyboard()
     finally:
         if progress is not None:
             progress.close()
-    return stop_signal()
+    return process.stops
 
 
 def result_of_run(database_url: str, run_id: int) -> CrawlResult:

@@ -5,6 +5,8 @@ site has a page budget (``CLOSESPIDER_PAGECOUNT``) and a depth limit set from it
 entry by the runner. ``nianbao crawl -s NAME=VALUE`` overrides any of these for one run.
 """
 
+from storage.settings import crawl_defaults
+
 BOT_NAME = "nianbao"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -26,9 +28,6 @@ RETRY_TIMES = 2
 # Bureau pages are small; a report PDF can be big, but nothing legitimate is 64 MiB.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
-# Longest Retry-After (seconds) a crawl waits for; a server asking more is recorded as
-# rate-limited for that page and the crawl goes on (crawler/ratelimit.py).
-NIANBAO_RETRY_AFTER_MAX = 300
 REDIRECT_MAX_TIMES = 5
 METAREFRESH_ENABLED = True
 
@@ -86,3 +85,6 @@ EXTENSIONS = {
 }
 
 FEED_EXPORT_ENCODING = "utf-8"
+
+# nianbao's own crawl settings (NIANBAO_*), with the defaults declared once in storage/settings.py.
+globals().update(crawl_defaults())

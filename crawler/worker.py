@@ -13,14 +13,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from crawler.capture.middleware import capture_failure, prepare_capture
+from crawler.capture.middleware import prepare_capture
 from crawler.capture.warc import WarcWriteError
 from crawler.config import SiteConfig
 from crawler.distributed import CrawlNights, NightPlan, connect, night_of, site_overrides, worker_id
 from crawler.errors import ConfigError, StorageError
 from crawler.pipelines import DATABASE_SETTING, RUN_ID_SETTING
 from crawler.runner import CrawlResult, build_settings, crawl_in_process, result_of_run
-from crawler.stopping import archive_failure
 from storage import archive
 from storage.db import open_archive
 
@@ -30,7 +29,7 @@ def enqueue_night(
 ) -> NightPlan:
     """Start a night's crawl run and publish its sites for workers to take (first closing, as
     ``abandoned``, runs that dead ``nianbao crawl`` processes left running)."""
-    from crawler.leases import close_abandoned_runs
+    from storage.leases import close_abandoned_runs
 
     nights = CrawlNights(connect(redis_url))
     night = night or night_of()
@@ -63,26 +62,26 @@ def run_worker(
     sites = [by_key[key] for key in plan.site_keys]
 
     settings = build_settings(overrides)
-    prepare_capture(settings)  # the WARC folder is writable; files a killed worker left are closed
+    capture = prepare_capture(settings)  # the WARC folder is writable; files a killed worker left are closed
     settings.set(DATABASE_SETTING, database_url, priority="cmdline")
     settings.set(RUN_ID_SETTING, plan.run_id, priority="cmdline")
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         settings.set("LOG_FILE", str(log_file), priority="cmdline")
-    interrupted = crawl_in_process(
+    stops = crawl_in_process(
         sites,
         settings,
         site_settings=lambda site: site_overrides(plan.night, site.key, redis_url),
         spider_arguments=lambda site: {"start_url_source": partial(nights.pop_start_urls, plan.night, site.key)},
     )
-    if not interrupted and not nights.night_busy(plan.night, plan.site_keys, worker_id()):
+    if stops.signal is None and not nights.night_busy(plan.night, plan.site_keys, worker_id()):
         sessions = open_archive(database_url)
         with sessions() as session, session.begin():
             archive.finish_run(session, plan.run_id)
-    if capture_failure():  # the WARC evidence could not be written: this worker was stopped
-        raise WarcWriteError(f"worker on crawl run {plan.run_id} stopped: {capture_failure()}")
-    if archive_failure():  # the archive could not record an item: this worker was stopped
+    if capture.failure:  # the WARC evidence could not be written: this worker was stopped
+        raise WarcWriteError(f"worker on crawl run {plan.run_id} stopped: {capture.failure}")
+    if stops.archive_failure:  # the archive could not record an item: this worker was stopped
         raise StorageError(
-            f"worker on crawl run {plan.run_id} stopped: the archive could not be written: {archive_failure()}"
+            f"worker on crawl run {plan.run_id} stopped: the archive could not be written: {stops.archive_failure}"
         )
     return result_of_run(database_url, plan.run_id)

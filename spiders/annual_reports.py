@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
@@ -29,8 +29,7 @@ from twisted.python.failure import Failure
 
 from crawler.config import SiteConfig
 from crawler.extract import extract_detail_from_bytes, report_year_from_title
-from crawler.extract.decode import decode_html
-from crawler.extract.sections import sections_json
+from crawler.extract.decode import decode_html, undecodable_reason
 from crawler.failures import describe_failure
 from crawler.items import PageFailureItem, ReportItem
 from spiders.attachments import (
@@ -42,6 +41,7 @@ from spiders.attachments import (
 )
 from spiders.families import ListPage, ListPageRequest, adapter_for, probe_url
 from storage.listing import ListingRecord
+from storage.sectioning import sections_json
 
 LIST = "list"
 REPORT = "report"
@@ -141,7 +141,7 @@ class AnnualReportSpider(scrapy.Spider):
         if self.listing.plan(target, column, number + 1, target):
             yield self._list_request(ListPageRequest(target, number + 1), column=column, probe=number + 1)
 
-    def parse_report(self, response: Response) -> Iterator[ReportItem | PageFailureItem]:
+    def parse_report(self, response: Response) -> Iterator[ReportItem | PageFailureItem | scrapy.Request]:
         self.crawler.stats.inc_value("nianbao/report_pages")
         fields, decoded = extract_detail_from_bytes(
             response.body,
@@ -150,11 +150,13 @@ class AnnualReportSpider(scrapy.Spider):
             forced_encoding=self.site.encoding,
             selectors=self.site.selectors,
         )
-        if not fields.body_text and not fields.title:
+        # Random or binary bytes served as a page decode to noise, not to a report to archive.
+        undecodable = undecodable_reason(decoded)
+        if undecodable or (not fields.body_text and not fields.title):
             yield PageFailureItem(
                 site_key=self.site.key,
                 url=response.url,
-                reason="no report content found on the page",
+                reason=undecodable or "no report content found on the page",
                 page_kind=REPORT,
                 http_status=response.status,
             )
@@ -188,7 +190,7 @@ class AnnualReportSpider(scrapy.Spider):
             list_title=response.meta.get("list_title"),
             http_status=response.status,
             encoding=decoded.encoding,
-            fetched_at=datetime.now(timezone.utc),
+            fetched_at=datetime.now(UTC),
         )
         yield from self._report_and_attachments(item, fields)
 

@@ -22,10 +22,10 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.capture.middleware import META_CAPTURE_ID
 from crawler.extract.detail import MIN_TEXT_CHARS, own_text_chars
 from crawler.failures import describe_failure
 from crawler.guard import RefusedRequest
-from crawler.capture.middleware import META_CAPTURE_ID
 from crawler.items import CARRIED_ITEM_META, AttachmentItem, PageFailureItem, ReportItem
 
 __all__ = [
@@ -54,8 +54,8 @@ def attachment_request(
     report_url: str,
     link_text: str | None,
     *,
-    callback: Callable[..., Any],
-    errback: Callable[..., Any],
+    callback: Callable[..., Any] | None,
+    errback: Callable[..., Any] | None,
 ) -> scrapy.Request:
     return scrapy.Request(
         url,
@@ -99,6 +99,10 @@ def _continue(request: scrapy.Request, attachment: AttachmentItem) -> Iterator[A
             callback=request.callback, errback=request.errback,
         )
         following.meta[_CHAIN] = (item, remaining)
+        # Every file of the chain is one link away from the report, not one more hop per file:
+        # counted as hops, a report with more files than DEPTH_LIMIT allows (a scan of many page
+        # images) lost its chain, and the report it carries, without a recorded failure.
+        following.meta["depth_reset"] = True
         yield following
     else:
         yield item
@@ -119,7 +123,9 @@ def attachment_downloaded(response: Response) -> Iterator[Any]:
         # it: it takes its evidence from the response here.
         capture_id=meta.get(META_CAPTURE_ID),
     )
-    yield from _continue(response.request, attachment)
+    request = response.request
+    assert request is not None  # Scrapy sets it on every response it hands to a callback
+    yield from _continue(request, attachment)
 
 
 def attachment_failed(failure: Failure) -> Iterator[Any]:

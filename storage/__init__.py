@@ -20,7 +20,6 @@ from storage.archive import (
     record_report,
     run_errors,
     run_summary,
-    search_documents,
     start_run,
     sync_site,
 )
@@ -53,7 +52,6 @@ __all__ = [
     "record_report",
     "run_errors",
     "run_summary",
-    "search_documents",
     "start_run",
     "sync_site",
 ]

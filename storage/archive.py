@@ -9,44 +9,39 @@ the transaction, one per item in a pipeline::
 Writes are idempotent upserts on unique keys (``INSERT ... ON CONFLICT DO NOTHING`` followed by a
 select), so two processes recording the same report at the same time, or a crawl re-run after a
 crash, never create a second document or version. Database errors come out as
-:class:`~crawler.errors.StorageError`.
+:class:`~storage.errors.StorageError`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from crawler.config import SiteConfig
-from crawler.errors import StorageError
-from crawler.items import PageFailureItem, ReportItem
-from storage.db import describe_error
+from storage import identity
+from storage.dialect import insert_ignore
+from storage.errors import StorageError, storage_errors
 from storage.listing import ListingRecord
 from storage.models import (
     COUNTERS,
     PAGE_KINDS,
-    Base,
     CrawlError,
     CrawlRun,
     Document,
+    DocumentUrl,
     Site,
     SiteCrawl,
     Version,
     utcnow,
 )
-from storage import identity
-from storage.models_identity import DocumentUrl
 from storage.normalize import content_hash
+from storage.records import PageFailure, ReportRecord
 from storage.search import index_new_version, mark_latest
 
 __all__ = [
@@ -62,19 +57,35 @@ __all__ = [
     "record_report",
     "run_errors",
     "run_summary",
-    "search_documents",
     "start_run",
-    "version_counts",
     "sync_site",
+    "version_counts",
 ]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # How often record_report retries when a concurrent writer took the next version number.
 _VERSION_NUMBER_ATTEMPTS = 5
+
+
+class SiteDefinition(Protocol):
+    """What the archive keeps of a configured site (the crawler's ``SiteConfig`` is one)."""
+
+    # Read-only properties: a frozen dataclass satisfies them.
+    @property
+    def key(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def list_urls(self) -> Sequence[str]: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
 
 
 class RecordOutcome(enum.StrEnum):
@@ -94,25 +105,11 @@ class RecordOutcome(enum.StrEnum):
         }[self]
 
 
-def _storage_errors(function: Callable[P, R]) -> Callable[P, R]:
-    """Turn driver and ORM errors into a one-line StorageError naming the operation."""
-    what = function.__name__.replace("_", " ")
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"{what} failed: {describe_error(exc)}") from exc
-
-    return wrapper
-
-
 # --- writes -----------------------------------------------------------------------------------
 
 
-@_storage_errors
-def sync_site(session: Session, site: SiteConfig) -> Site:
+@storage_errors
+def sync_site(session: Session, site: SiteDefinition) -> Site:
     """Insert or update the site row for ``site`` (matched by key) and return it."""
     now = utcnow()
     values = {
@@ -123,7 +120,7 @@ def sync_site(session: Session, site: SiteConfig) -> Site:
         "list_urls": list(site.list_urls),
         "config": site.as_dict(),
     }
-    _insert_ignore(session, Site, key=site.key, created_at=now, updated_at=now, **values)
+    insert_ignore(session, Site, key=site.key, created_at=now, updated_at=now, **values)
     row = _site_by_key(session, site.key, refresh=True)
     for name, value in values.items():
         if getattr(row, name) != value:
@@ -132,7 +129,7 @@ def sync_site(session: Session, site: SiteConfig) -> Site:
     return row
 
 
-@_storage_errors
+@storage_errors
 def start_run(session: Session, site_keys: Sequence[str]) -> CrawlRun:
     """A new run (status ``running``) with a SiteCrawl row for each key that names a known site."""
     keys = list(dict.fromkeys(site_keys))
@@ -146,8 +143,8 @@ def start_run(session: Session, site_keys: Sequence[str]) -> CrawlRun:
     return run
 
 
-@_storage_errors
-def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutcome:
+@storage_errors
+def record_report(session: Session, run_id: int, item: ReportRecord) -> RecordOutcome:
     """Archive one fetched report; see :class:`RecordOutcome` for the possible results.
 
     The document is found by :func:`storage.identity.find_document` -- one of its URLs, else its
@@ -194,7 +191,7 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
         if match is not None:
             document_id = match.document_id
         else:
-            _insert_ignore(
+            insert_ignore(
                 session,
                 Document,
                 site_id=site.id,
@@ -274,8 +271,8 @@ def record_report(session: Session, run_id: int, item: ReportItem) -> RecordOutc
     return outcome
 
 
-@_storage_errors
-def record_failure(session: Session, run_id: int, item: PageFailureItem) -> None:
+@storage_errors
+def record_failure(session: Session, run_id: int, item: PageFailure) -> None:
     """Record a page that could not be fetched or used, and count it on the site's crawl."""
     site = _site_by_key(session, item.site_key)
     _require_run(session, run_id)
@@ -299,7 +296,7 @@ def record_failure(session: Session, run_id: int, item: PageFailureItem) -> None
     _increment(session, run_id, site.id, failures=1)
 
 
-@_storage_errors
+@storage_errors
 def finish_site_crawl(
     session: Session,
     run_id: int,
@@ -359,7 +356,7 @@ def _set_listing(crawl: SiteCrawl, listing: ListingRecord) -> None:
     crawl.listed_newest_year = listing.newest_year
 
 
-@_storage_errors
+@storage_errors
 def finish_run(
     session: Session, run_id: int, *, interrupted: bool = False, failure: str | None = None
 ) -> CrawlRun:
@@ -404,7 +401,7 @@ def finish_run(
     return run
 
 
-@_storage_errors
+@storage_errors
 def abandon_stale_runs(
     session: Session, lease_states: Mapping[int, str | None], *, now: datetime | None = None
 ) -> list[CrawlRun]:
@@ -412,7 +409,7 @@ def abandon_stale_runs(
 
     ``lease_states`` maps a run id to None while a live lease holds the run (its crawl is still
     going in some process), else to why it is stale, e.g. ``process died (lease expired)``
-    (:func:`crawler.leases.run_lease_states`). Only runs with a reason are closed: their site
+    (:func:`storage.leases.run_lease_states`). Only runs with a reason are closed: their site
     crawls still ``running`` become ``abandoned`` with that reason (not evidence about their
     sites), and the run's totals are summed as :func:`finish_run` does.
     """
@@ -457,13 +454,13 @@ def _sum_counters(run: CrawlRun, crawls: Sequence[SiteCrawl]) -> None:
 # --- reads ------------------------------------------------------------------------------------
 
 
-@_storage_errors
+@storage_errors
 def get_run(session: Session, run_id: int) -> CrawlRun | None:
     """The run with this id, or None."""
     return session.get(CrawlRun, run_id)
 
 
-@_storage_errors
+@storage_errors
 def run_summary(session: Session, run_id: int) -> list[SiteCrawl]:
     """The run's per-site rows, with their site loaded, ordered by site key."""
     return list(
@@ -477,7 +474,7 @@ def run_summary(session: Session, run_id: int) -> list[SiteCrawl]:
     )
 
 
-@_storage_errors
+@storage_errors
 def run_errors(session: Session, run_id: int) -> list[CrawlError]:
     """The run's failed pages in the order they were recorded, with their site loaded."""
     return list(
@@ -490,13 +487,13 @@ def run_errors(session: Session, run_id: int) -> list[CrawlError]:
     )
 
 
-@_storage_errors
+@storage_errors
 def list_sites(session: Session) -> list[Site]:
     """Every site, ordered by key."""
     return list(session.scalars(select(Site).order_by(Site.key)).all())
 
 
-@_storage_errors
+@storage_errors
 def list_documents(
     session: Session, site_key: str | None = None, limit: int = 100
 ) -> list[Document]:
@@ -508,7 +505,7 @@ def list_documents(
     return list(session.scalars(stmt.limit(_limit(limit))).all())
 
 
-@_storage_errors
+@storage_errors
 def version_counts(session: Session, document_ids: Sequence[int]) -> dict[int, int]:
     """How many versions each of ``document_ids`` has, in one query (no version bodies loaded)."""
     if not document_ids:
@@ -521,7 +518,7 @@ def version_counts(session: Session, document_ids: Sequence[int]) -> dict[int, i
     return {document_id: count for document_id, count in rows}
 
 
-@_storage_errors
+@storage_errors
 def get_document(session: Session, document_id: int) -> Document | None:
     """One document with its site, its versions (ordered by number) and latest version loaded."""
     return session.scalars(
@@ -535,50 +532,7 @@ def get_document(session: Session, document_id: int) -> Document | None:
     ).one_or_none()
 
 
-@_storage_errors
-def search_documents(
-    session: Session, query: str, limit: int = 20
-) -> list[tuple[Document, Version]]:
-    """Documents whose latest version's title or body contains ``query``, newest first.
-
-    A plain substring match (case-insensitive for Latin letters) with the query as a bound
-    parameter; ``%``, ``_`` and the escape character in it match themselves. This scans the
-    versions table: a full-text index replaces it later.
-    """
-    needle = (query or "").strip()
-    if not needle:
-        return []
-    stmt = (
-        select(Document, Version)
-        .join(Version, Version.id == Document.latest_version_id)
-        .where(
-            or_(
-                Version.title.icontains(needle, autoescape=True),
-                Version.body_text.icontains(needle, autoescape=True),
-            )
-        )
-        .options(joinedload(Document.site))
-        .order_by(Document.pub_date.desc().nulls_last(), Document.id.desc())
-        .limit(_limit(limit))
-    )
-    return [(document, version) for document, version in session.execute(stmt).all()]
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _insert_ignore(session: Session, model: type[Base], **values: Any) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when the row was inserted."""
-    table = model.__table__
-    dialect = session.get_bind(mapper=model.__mapper__).dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        raise StorageError(f"unsupported database backend {dialect!r} (use SQLite or PostgreSQL)")
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _site_by_key(session: Session, key: str, *, refresh: bool = False) -> Site:
@@ -600,7 +554,7 @@ def _require_run(session: Session, run_id: int) -> CrawlRun:
 
 def _site_crawl(session: Session, run_id: int, site_id: int) -> SiteCrawl:
     """The run's row for the site, created when the site joined after the run started."""
-    _insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
+    insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
     return session.scalars(
         select(SiteCrawl)
         .where(SiteCrawl.run_id == run_id, SiteCrawl.site_id == site_id)
@@ -610,7 +564,7 @@ def _site_crawl(session: Session, run_id: int, site_id: int) -> SiteCrawl:
 
 def _increment(session: Session, run_id: int, site_id: int, **counters: int) -> None:
     """Add to the site crawl's counters in SQL, so concurrent writers do not lose updates."""
-    _insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
+    insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
     session.execute(
         update(SiteCrawl)
         .where(SiteCrawl.run_id == run_id, SiteCrawl.site_id == site_id)
@@ -623,7 +577,7 @@ def _increment(session: Session, run_id: int, site_id: int, **counters: int) -> 
 
 def _remember_url(session: Session, document: Document, url: str, seen_at: datetime) -> None:
     """Add ``url`` to the document's URLs, or move its first/last seen times to ``seen_at``."""
-    inserted = _insert_ignore(
+    inserted = insert_ignore(
         session,
         DocumentUrl,
         document_id=document.id,
@@ -669,7 +623,7 @@ def _add_version(
                 Version.document_id == document.id
             )
         )
-        inserted = _insert_ignore(
+        inserted = insert_ignore(
             session,
             Version,
             document_id=document.id,

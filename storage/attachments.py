@@ -1,4 +1,4 @@
-"""Archive writes and reads for attachments (models in :mod:`storage.models_extraction`).
+"""Archive writes and reads for attachments (models in :mod:`storage.models`).
 
 Same rules as :mod:`storage.archive`: functions take a session and never commit; writes are
 idempotent (``INSERT … ON CONFLICT DO NOTHING`` then select), so a re-crawl or two workers
@@ -7,25 +7,31 @@ storing the same file never make a second row.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.archive import _insert_ignore, _storage_errors
-from storage.models import Document, Site, utcnow
-from storage.models_extraction import Attachment, AttachmentLink
-from storage.models_identity import DocumentUrl
+from storage.dialect import insert_ignore
+from storage.errors import storage_errors
+from storage.models import Attachment, AttachmentLink, Document, DocumentUrl, Site, utcnow
 from storage.search import refresh_attachments
 
-__all__ = ["Attachment", "attachments_of_version", "find_attachment", "link_attachment", "record_attachment"]
+__all__ = [
+    "Attachment",
+    "attachments_of_version",
+    "find_attachment",
+    "link_attachment",
+    "link_capture",
+    "record_attachment",
+]
 
 
-@_storage_errors
+@storage_errors
 def find_attachment(session: Session, sha256: str) -> Attachment | None:
     """The stored content with this digest, or None."""
     return session.scalars(select(Attachment).where(Attachment.sha256 == sha256)).one_or_none()
 
 
-@_storage_errors
+@storage_errors
 def record_attachment(
     session: Session,
     *,
@@ -37,7 +43,7 @@ def record_attachment(
     error: str | None = None,
 ) -> Attachment:
     """Insert the content row for ``sha256`` unless it exists, and return it."""
-    _insert_ignore(
+    insert_ignore(
         session,
         Attachment,
         sha256=sha256,
@@ -53,7 +59,7 @@ def record_attachment(
     ).one()
 
 
-@_storage_errors
+@storage_errors
 def link_attachment(
     session: Session,
     *,
@@ -83,7 +89,7 @@ def link_attachment(
     if document is None or document.latest_version_id is None:
         return None
     values = {"attachment_id": attachment_id, "link_text": link_text, "error": error}
-    _insert_ignore(
+    insert_ignore(
         session,
         AttachmentLink,
         document_id=document.id,
@@ -109,7 +115,7 @@ def link_attachment(
     return link
 
 
-@_storage_errors
+@storage_errors
 def attachments_of_version(session: Session, version_id: int) -> list[AttachmentLink]:
     """A version's attachment links (with their content loaded), in the order they were seen."""
     return list(
@@ -118,4 +124,15 @@ def attachments_of_version(session: Session, version_id: int) -> list[Attachment
             .where(AttachmentLink.version_id == version_id)
             .order_by(AttachmentLink.id)
         ).all()
+    )
+
+
+@storage_errors
+def link_capture(session: Session, attachment_id: int, capture_id: int) -> None:
+    """Point a stored content row at the capture its bytes came from, the first time only
+    (the earliest evidence stays the evidence)."""
+    session.execute(
+        update(Attachment)
+        .where(Attachment.id == attachment_id, Attachment.capture_id.is_(None))
+        .values(capture_id=capture_id)
     )

@@ -20,7 +20,8 @@ SQLite connections get WAL journal mode (readers do not block the writer), a 30 
 from __future__ import annotations
 
 import functools
-
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.errors import StorageError
+from storage.errors import StorageError, describe_error, first_line
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -44,9 +45,9 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
-    "shared_archive",
     "migrate",
     "open_archive",
+    "shared_archive",
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -78,7 +79,7 @@ def create_archive_engine(url: str) -> Engine:
     except ImportError as exc:
         raise StorageError(f"database driver for {shown} is not installed ({exc.name})") from None
     except (ArgumentError, TypeError, ValueError) as exc:
-        raise StorageError(f"invalid database URL {shown}: {_first_line(exc)}") from None
+        raise StorageError(f"invalid database URL {shown}: {first_line(exc)}") from None
     if backend == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)
     try:
@@ -96,10 +97,32 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         # The busy timeout first: switching a new file to WAL takes an exclusive lock, and a
         # process opening the archive while another migrates it must wait, not fail.
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so); on a brand-new archive opened by several processes
+    at once, wait for the one switching it.
+
+    The switch needs an exclusive lock, and SQLite answers "database is locked" at once, without
+    the busy handler, when another connection holds a shared lock meanwhile (waiting could
+    deadlock). Once one process has switched, the others find WAL already set and skip it.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _parse_url(url: str) -> URL:
@@ -129,20 +152,6 @@ def _make_sqlite_folder(url: URL, shown: str) -> None:
         raise StorageError(
             f"cannot create the folder {folder} for {shown}: {exc.strerror or exc}"
         ) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        line = line.strip()
-        if line:
-            return line
-    return type(exc).__name__
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line saying what the database driver reported, without SQL or traceback text."""
-    orig = getattr(exc, "orig", None)
-    return _first_line(orig if orig is not None else exc)
 
 
 # --- migrations -------------------------------------------------------------------------------
@@ -216,7 +225,7 @@ def _run_alembic(engine: Engine, direction: str, revision: str) -> None:
         ) from None
     except CommandError as exc:  # unknown revision, broken script directory ...
         raise StorageError(
-            f"database {direction} to {revision} failed: {_first_line(exc)}"
+            f"database {direction} to {revision} failed: {first_line(exc)}"
         ) from exc
 
 

@@ -4,7 +4,7 @@ Sites move reports: a column is reorganised under a new path, the bureau moves t
 a new CMS re-publishes every page. A report found at a URL the archive does not know yet joins
 an existing document of the same site when, in this order:
 
-1. **URL** -- the URL is already one of the document's URLs (:class:`~storage.models_identity.
+1. **URL** -- the URL is already one of the document's URLs (:class:`~storage.models.
    DocumentUrl`, or the document's own ``url``);
 2. **索引号** -- its index number is the document's, and their report years do not differ;
 3. **year and title** -- the same report year (both known) and the same :func:`normalize_title`
@@ -34,8 +34,8 @@ from typing import NamedTuple
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from storage.models import Document, Site, Version
-from storage.models_identity import DocumentUrl
+from storage.errors import storage_errors
+from storage.models import Document, DocumentUrl, Site, Version
 from storage.normalize import normalize_text
 
 __all__ = [
@@ -133,6 +133,7 @@ def _years_differ(a: int | None, b: int | None) -> bool:
     return a is not None and b is not None and a != b
 
 
+@storage_errors
 def document_by_url(session: Session, site_id: int, url: str) -> int | None:
     """The id of the site's document that has ``url`` among its URLs, or None."""
     found = session.scalar(
@@ -143,6 +144,7 @@ def document_by_url(session: Session, site_id: int, url: str) -> int | None:
     return found
 
 
+@storage_errors
 def find_document(session: Session, site_id: int, report: ReportIdentity) -> Match | None:
     """The site's document this report is, by the first rule that finds one (module docstring)."""
     document_id = document_by_url(session, site_id, report.url)
@@ -159,12 +161,12 @@ def find_document(session: Session, site_id: int, report: ReportIdentity) -> Mat
                 return Match(candidate_id, "index_no")
     title = normalize_title(report.title)
     if title and report.report_year is not None:
-        candidates = session.execute(
+        same_year = session.execute(
             select(Document.id, Document.title, Document.index_no)
             .where(Document.site_id == site_id, Document.report_year == report.report_year)
             .order_by(Document.id)
         ).all()
-        for candidate_id, candidate_title, candidate_index_no in candidates:
+        for candidate_id, candidate_title, candidate_index_no in same_year:
             other_index_no = meaningful_index_no(candidate_index_no)
             if report.index_no and other_index_no and report.index_no != other_index_no:
                 continue
@@ -188,6 +190,7 @@ def find_document(session: Session, site_id: int, report: ReportIdentity) -> Mat
     return None
 
 
+@storage_errors
 def lock_site(session: Session, site_id: int) -> None:
     """Make writers that add a URL or a document to this site take turns, until commit.
 
@@ -202,6 +205,7 @@ def lock_site(session: Session, site_id: int) -> None:
         session.execute(text("UPDATE sites SET updated_at = updated_at WHERE id = :id"), {"id": site_id})
 
 
+@storage_errors
 def urls_of(session: Session, document_id: int) -> list[DocumentUrl]:
     """The document's URLs, most recently seen first."""
     return list(

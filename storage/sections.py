@@ -1,6 +1,6 @@
 """Which of a version's stored sections a search's ``section`` filter asks for.
 
-A version's ``sections`` column (filled by the crawl, :mod:`crawler.extract.sections`) lists its
+A version's ``sections`` column (filled by the crawl, :mod:`storage.sectioning`) lists its
 sections as ``{"key", "heading", "start", "end"}`` (plus ``topic`` for an earlier report's part
 that corresponds to a post-2019 section). A filter names a section by
 
@@ -12,7 +12,7 @@ that corresponds to a post-2019 section). A filter names a section by
   usual names are understood too (``概述`` → overview).
 
 The vocabulary is repeated here because storage does not import the crawler; a test checks that
-it agrees with :data:`crawler.extract.sections.SECTION_KEYS`.
+it agrees with :data:`storage.sectioning.SECTION_KEYS`.
 """
 
 from __future__ import annotations

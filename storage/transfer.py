@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Column, Engine, Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.errors import StorageError
-from storage.db import create_archive_engine, describe_error, migrate
+from storage.db import create_archive_engine, migrate
+from storage.errors import StorageError, describe_error
 from storage.models import Base
 
 BATCH_SIZE = 1000

@@ -36,6 +36,16 @@ def service_url(env_name: str, what: str) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read English messages: nianbao speaks Chinese by default (``NIANBAO_LANG`` unset),
+    and the suite's assertions on CLI output and alert texts are written against the English
+    message ids. ``monkeypatch.setenv`` writes ``os.environ``, so ``nianbao`` child processes a
+    test starts speak English too. A test of the Chinese default calls
+    ``monkeypatch.delenv("NIANBAO_LANG")`` itself."""
+    monkeypatch.setenv("NIANBAO_LANG", "en")
+
+
 @pytest.fixture(scope="session")
 def corpus_dev() -> Path:
     """``../shared/corpus/dev`` (the real saved bureau pages); skip when absent."""

@@ -14,12 +14,11 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import create_engine, select, text
 
 import scheduler as nightly
-from crawler import leases
 from crawler.demo.server import DemoServer
 from crawler.demo.site import build_demo_site, demo_sites_toml
+from storage import leases
 from storage.db import open_archive
-from storage.models import CrawlRun, SiteCrawl
-from storage.models_monitoring import Alert, CrawlLease, SchedulerEvent
+from storage.models import Alert, CrawlLease, CrawlRun, SchedulerEvent, SiteCrawl
 from tests.crawler.harness import FAST_CRAWL, demo, run_nianbao  # noqa: F401  (fixture)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -111,7 +110,8 @@ def test_manual_crawl_of_a_leased_site_exits_cleanly_without_crawling(demo, tmp_
         leases.acquire(session, "demo-xian", holder)
     result = run_nianbao("--db", database_url, "--sites", str(demo.sites_file), "crawl", "-q", *FAST_CRAWL,
                          "demo-xian", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    # Exit status 3 (ExitStatus.SKIPPED) is how the scheduler learns the crawl was skipped.
+    assert result.returncode == 3, result.stderr
     assert f"Skipped demo-xian: another crawl holds its lease ({holder})" in result.stderr
     assert "Nothing crawled" in result.stdout
     with sessions() as session:
@@ -119,6 +119,21 @@ def test_manual_crawl_of_a_leased_site_exits_cleanly_without_crawling(demo, tmp_
 
 
 # --- the scheduler ----------------------------------------------------------------------------
+
+
+def test_a_scheduler_job_of_a_leased_site_is_recorded_as_skipped(demo, tmp_path, database_url):  # noqa: F811
+    """A manual crawl (or a second scheduler) holds demo-xian's lease when the nightly job
+    fires: the job's crawl child exits with status 3 and the scheduler records `skipped` --
+    learned from the exit status alone -- without crawling or running the monitor."""
+    sites_file = _only_xian(demo)
+    sessions = open_archive(database_url)
+    with sessions() as session, session.begin():
+        leases.acquire(session, "demo-xian", f"{socket.gethostname()}:{os.getpid()}:manual")
+    outcome = nightly.crawl_site(database_url, str(sites_file), "demo-xian", 120, FAST_CRAWL,
+                                 data_dir=str(tmp_path / "nianbao-data"))
+    assert outcome == "skipped"
+    assert _events(database_url) == [("skipped", "demo-xian")]
+    assert _xian_crawls(database_url) == 0
 
 
 def test_jobs_have_explicit_ids_cron_overrides_and_the_documented_options(demo, tmp_path, database_url):  # noqa: F811
@@ -136,7 +151,9 @@ def test_jobs_have_explicit_ids_cron_overrides_and_the_documented_options(demo, 
     default = nightly.build_scheduler(_options(tmp_path, database_url, demo.sites_file), blocking=False)
     default.start(paused=True)
     try:
-        assert sorted(j.id for j in default.get_jobs()) == ["crawl:demo-jyj", "crawl:demo-qu", "crawl:demo-tjj", "crawl:demo-xian"]
+        assert sorted(j.id for j in default.get_jobs()) == [
+            "crawl:demo-jyj", "crawl:demo-qu", "crawl:demo-tjj", "crawl:demo-xian",
+        ]
         fire = default.get_job("crawl:demo-tjj").next_run_time.astimezone(SHANGHAI)
         assert (fire.hour, fire.minute) == (2, 0)
     finally:

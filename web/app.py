@@ -5,8 +5,10 @@ Security, because archived pages are hostile:
 - templates autoescape everything; only extracted text is rendered, never archived HTML;
 - every response carries a Content-Security-Policy without script sources (no script runs on
   these pages at all), ``X-Content-Type-Options: nosniff``, no framing and no referrer;
-- archived pages and attachments are only downloads (``Content-Disposition: attachment``,
-  ``application/octet-stream``), looked up by id, never by a path from the request;
+- archived pages and attachments are downloads (``Content-Disposition: attachment``,
+  ``application/octet-stream``), looked up by id, never by a path from the request; the one
+  exception, a version's replay, is served under ``Content-Security-Policy: sandbox`` without
+  scripts or network (web/routes/report.py);
 - links to archived addresses are made only for http(s) URLs (see :func:`web.views.safe_href`);
 - the database is read-only, each query has a time limit and every answer a row cap.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,14 +30,16 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler import i18n
 from crawler.csvsafe import SafeDictWriter
 from crawler.errors import StorageError
+from crawler.stats import COLUMNS
 from storage.search import SORTS, SearchFilters
 from storage.sections import parse_section_filter
-from storage.stats import COLUMNS
-from web import queries
+from web import queries, queries_browse
 from web.db import is_timeout, open_read_only
-from web.schemas import CoverageOut, DiffOut, HealthOut, ReportOut, SearchOut, StatsOut
+from web.routes import browse, report, watch
+from web.schemas import CoverageOut, HealthOut, SearchOut, StatsOut
 from web.settings import WebSettings
 from web.views import COVERAGE_LABELS, bar_chart, coverage_rows, safe_href
 
@@ -61,6 +65,9 @@ NUMBER_MAX = 2**31 - 1  # INTEGER columns: version numbers
 YEAR_MIN, YEAR_MAX = 1, 9999  # what a date can hold
 Year = Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, description="a report year (1-9999)")]
 VersionNumber = Annotated[int | None, Query(ge=1, le=NUMBER_MAX)]
+LANGUAGE_COOKIE = "nianbao_lang"
+# Route modules (web/routes/), included in this order by create_app.
+ROUTERS: tuple[APIRouter, ...] = (browse.router, watch.router, report.router)
 STATS_ROWS = ("new_requests", "carried_over", "granted", "partially_granted", "total", "carried_forward")
 
 
@@ -82,15 +89,42 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
+    # Interface text through the message catalogs, in the request's language (crawler/i18n.py):
+    # {{ _("Search") }} in templates; the language is chosen per request by the middleware below.
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    templates.env.globals.update(current_language=i18n.current_language, html_lang=i18n.HTML_LANG)
     templates.env.globals.update(safe_href=safe_href, coverage_labels=COVERAGE_LABELS, columns=COLUMNS)
     templates.env.filters["replace_page"] = replace_page
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    app.state.sessions = sessions
+    app.state.templates = templates
+    app.state.settings = settings  # the row cap and page sizes, for web/routes/
+    for router in ROUTERS:
+        app.include_router(router)
 
     def session() -> Iterator[Session]:
         with sessions() as s:
             yield s
 
     Db = Annotated[Session, Depends(session)]
+
+    @app.middleware("http")
+    async def language(request: Request, call_next: Any) -> Response:
+        # ?lang= (remembered in a cookie), else the cookie, else Accept-Language, else the
+        # NIANBAO_LANG setting, else Chinese.
+        chosen = i18n.parse_language(request.query_params.get("lang"))
+        wanted = chosen or i18n.parse_language(request.cookies.get(LANGUAGE_COOKIE)) or i18n.negotiate(
+            request.headers.get("accept-language")
+        )
+        with i18n.use_language(wanted) as spoken:
+            response = await call_next(request)
+        response.headers.setdefault("Content-Language", i18n.HTML_LANG[spoken])
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        if chosen:
+            response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="lax", httponly=True)
+        return response
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -161,6 +195,9 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     SearchParams = Annotated[dict[str, Any], Depends(search_params)]
 
     def run_search(db: Session, params: dict[str, Any]) -> SearchOut:
+        if not params["query"].strip():  # no words: every report the filters keep, newest first
+            return queries_browse.listing_view(db, params["filters"], params["sort"], params["page"],
+                                               params["per_page"], settings.row_cap)
         return queries.search_view(db, params["query"], params["filters"], params["sort"], params["page"],
                                    params["per_page"], settings.row_cap)
 
@@ -183,39 +220,15 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
             raise HTTPException(404, message)
         return value
 
-    def report_or_404(db: Session, document_id: int, version: int | None = None) -> ReportOut:
-        check_id(document_id, f"no archived report with id {document_id}")
-        report = queries.report_view(db, document_id, version)
-        if report is None:
-            raise HTTPException(404, f"no archived report with id {document_id}" + (f" and version {version}" if version else ""))
-        return report
-
-    def diff_or_404(db: Session, document_id: int, old: int | None, new: int | None) -> DiffOut:
-        if (old is None) != (new is None):
-            raise HTTPException(422, "give both old and new version numbers, or neither")
-        check_id(document_id, f"no such report or versions: {document_id}")
-        diff = queries.diff_view(db, document_id, old, new)
-        if diff is None:
-            raise HTTPException(404, f"no such report or versions: {document_id}")
-        return diff
-
     # --- JSON API -----------------------------------------------------------------------------
 
     @app.get("/api/search", response_model=SearchOut, tags=["api"])
     def api_search(db: Db, params: SearchParams) -> SearchOut:
-        """Full-text search (CJK bigram index) with filters, snippets and pagination."""
+        """Full-text search (CJK bigram index) with filters, snippets and pagination; without a query,
+        every report the filters keep, newest published first, with their total count."""
         return run_search(db, params)
 
-    @app.get("/api/reports/{document_id}", response_model=ReportOut, tags=["api"])
-    def api_report(db: Db, document_id: int, version: VersionNumber = None) -> ReportOut:
-        """One report: metadata, a version's text and tables, attachments and the version list."""
-        return report_or_404(db, document_id, version)
-
-    @app.get("/api/reports/{document_id}/diff", response_model=DiffOut, tags=["api"])
-    def api_diff(db: Db, document_id: int, old: VersionNumber = None,
-                 new: VersionNumber = None) -> DiffOut:
-        """Side-by-side and unified diff between two versions (default: the latest two)."""
-        return diff_or_404(db, document_id, old, new)
+    # /api/reports/{id} and /api/reports/{id}/diff: web/routes/report.py
 
     @app.get("/api/coverage", response_model=CoverageOut, tags=["api"])
     def api_coverage(db: Db, as_of: date | None = None, site: Annotated[list[str], Query()] = []) -> CoverageOut:  # noqa: B006
@@ -317,27 +330,18 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, context)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request, db: Db) -> HTMLResponse:
-        return page(request, "home.html", sites=queries.site_keys(db)[: settings.row_cap])
-
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, db: Db, params: SearchParams) -> HTMLResponse:
-        result = run_search(db, params) if params["query"].strip() else None
+        result = run_search(db, params)
         return page(request, "search.html", result=result, params=params, sites=queries.site_keys(db)[: settings.row_cap],
                     sorts=SORTS, query_string=request.url.query)
 
-    @app.get("/reports/{document_id}", response_class=HTMLResponse, include_in_schema=False)
-    def report_page(request: Request, db: Db, document_id: int, version: VersionNumber = None) -> HTMLResponse:
-        return page(request, "report.html", report=report_or_404(db, document_id, version))
-
-    @app.get("/reports/{document_id}/diff", response_class=HTMLResponse, include_in_schema=False)
-    def diff_page(request: Request, db: Db, document_id: int, old: VersionNumber = None,
-                  new: VersionNumber = None) -> HTMLResponse:
-        return page(request, "diff.html", diff=diff_or_404(db, document_id, old, new))
+    # /reports/{id}, its versions, their evidence and /reports/{id}/diff: web/routes/report.py
 
     @app.get("/coverage", response_class=HTMLResponse, include_in_schema=False)
-    def coverage_page(request: Request, db: Db, as_of: date | None = None, site: Annotated[list[str], Query()] = []) -> HTMLResponse:  # noqa: B006
+    def coverage_page(
+        request: Request, db: Db, as_of: date | None = None, site: Annotated[list[str], Query()] = []  # noqa: B006  (FastAPI never mutates it)
+    ) -> HTMLResponse:
         coverage = queries.coverage_view(db, as_of or date.today(), [s for s in site if s][:200], settings.row_cap)
         return page(request, "coverage.html", coverage=coverage, rows=coverage_rows(coverage))
 
@@ -348,7 +352,9 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
                     sites=queries.site_keys(db)[: settings.row_cap], query_string=request.url.query)
 
     @app.get("/health", response_class=HTMLResponse, include_in_schema=False)
-    def health_page(request: Request, db: Db, page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> HTMLResponse:
+    def health_page(
+        request: Request, db: Db, page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1
+    ) -> HTMLResponse:
         return page(request, "health.html", health=queries.health_view(db, page_number, settings.per_page(None)))
 
     return app

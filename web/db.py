@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from crawler.errors import StorageError
-from storage.db import current_revision, describe_error, head_revision
+from storage.db import current_revision, head_revision
+from storage.errors import describe_error
 
 __all__ = ["QueryTimeout", "open_read_only"]
 

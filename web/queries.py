@@ -16,21 +16,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alerts.coverage import coverage_grid
+from crawler.archive_checks import report_checks
+from crawler.attachments.store import attachment_path
 from crawler.extract.tables.checks import checks_flag, labelled_tables
-from storage.checks import report_checks
-from storage.history import pick_versions, side_by_side, unified_diff
+from crawler.stats import table3_rows, yearly_totals
+from storage.errors import StorageError
+from storage.evidence import version_bytes, warc_directory
 from storage.listing import listing_state
-from storage.models import CrawlError, Document, Site, SiteCrawl, Version
+from storage.models import Attachment, AttachmentLink, CrawlError, Document, Site, SiteCrawl, Version
 from storage.search import RANK_WINDOW, SearchFilters, search
-from storage.stats import table3_rows, yearly_totals
 from web.schemas import (
     AttachmentOut,
     CheckOut,
     CoverageCellOut,
     CoverageOut,
     CrawlErrorOut,
-    DiffOut,
-    DiffRowOut,
     HealthOut,
     ReportOut,
     SearchHitOut,
@@ -38,14 +39,14 @@ from web.schemas import (
     SectionOut,
     SegmentOut,
     SiteHealthOut,
-    UnreadPageOut,
     StatsOut,
     StatsRowOut,
+    UnreadPageOut,
     VersionOut,
 )
 
 __all__ = [
-    "attachment_file", "coverage_view", "diff_view", "health_view", "raw_page", "report_view",
+    "attachment_file", "coverage_view", "health_view", "raw_page", "report_view",
     "search_view", "site_keys", "stats_view",
 ]
 
@@ -88,10 +89,6 @@ def search_view(
 
 
 def _attachments(session: Session, version: Version) -> list[AttachmentOut]:
-    try:
-        from storage.models_extraction import Attachment, AttachmentLink
-    except ImportError:
-        return [AttachmentOut(url=url) for url in version.attachments or []]
     rows = session.execute(
         select(AttachmentLink, Attachment)
         .outerjoin(Attachment, Attachment.id == AttachmentLink.attachment_id)
@@ -146,6 +143,7 @@ def report_view(session: Session, document_id: int, version_number: int | None =
     versions = list(session.scalars(select(Version).where(Version.document_id == document_id).order_by(Version.number)))
     if not versions:
         return None
+    shown: Version | None
     if version_number is None:
         shown = next((v for v in versions if v.id == document.latest_version_id), versions[-1])
     else:
@@ -180,27 +178,7 @@ def report_view(session: Session, document_id: int, version_number: int | None =
     )
 
 
-def diff_view(session: Session, document_id: int, old: int | None, new: int | None) -> DiffOut | None:
-    pair = pick_versions(session, document_id, old, new)
-    if pair is None:
-        return None
-    before, after = pair
-    document = session.get(Document, document_id)
-    numbers = list(session.scalars(select(Version.number).where(Version.document_id == document_id).order_by(Version.number)))
-    rows = side_by_side(before.body_text or "", after.body_text or "")
-    unified = unified_diff(before.body_text or "", after.body_text or "", f"version {before.number}", f"version {after.number}")
-    return DiffOut(
-        id=document_id, title=document.title if document else None, old=before.number, new=after.number,
-        versions=numbers, changed=bool(unified),
-        rows=[DiffRowOut(**row.__dict__) for row in rows], unified=unified,
-    )
-
-
 def coverage_view(session: Session, as_of: date, sites: list[str], row_cap: int) -> CoverageOut:
-    try:
-        from alerts.coverage import coverage_grid
-    except ImportError:
-        return CoverageOut(available=False, as_of=as_of.isoformat(), years=[], sites=[], site_names={}, cells=[], counts={})
     cells = coverage_grid(session, as_of, site_keys=sites or None)[: row_cap * 20]
     out = [CoverageCellOut(**cell.as_dict()) for cell in cells]
     counts: dict[str, int] = {}
@@ -213,7 +191,9 @@ def coverage_view(session: Session, as_of: date, sites: list[str], row_cap: int)
     )
 
 
-def stats_view(session: Session, row: str, sites: list[str], year_from: int | None, year_to: int | None, row_cap: int) -> StatsOut:
+def stats_view(
+    session: Session, row: str, sites: list[str], year_from: int | None, year_to: int | None, row_cap: int
+) -> StatsOut:
     rows = table3_rows(session, sites, year_from, year_to, limit=row_cap + 1)
     truncated = len(rows) > row_cap
     rows = rows[:row_cap]
@@ -269,11 +249,6 @@ def _listing_fields(crawl: SiteCrawl | None) -> dict[str, Any]:
 
 def attachment_file(session: Session, attachment_id: int) -> tuple[Path, str] | None:
     """(path, sha256) of a stored attachment, looked up by id only; None when absent."""
-    try:
-        from crawler.attachments.store import attachment_path
-        from storage.models_extraction import Attachment
-    except ImportError:
-        return None
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
         return None
@@ -286,13 +261,6 @@ def attachment_file(session: Session, attachment_id: int) -> tuple[Path, str] | 
 
 def raw_page(session: Session, document_id: int) -> bytes | None:
     """The archived page of the document's latest version (from its WARC record), or None."""
-    try:
-        from crawler.capture.middleware import warc_directory
-        from crawler.capture.replay import version_bytes
-    except ImportError:
-        return None
-    from crawler.errors import StorageError
-
     try:
         return version_bytes(session, warc_directory(), document_id)
     except (StorageError, OSError):

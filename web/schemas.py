@@ -5,9 +5,24 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 __all__ = [
-    "AttachmentOut", "CoverageCellOut", "CoverageOut", "CrawlErrorOut", "DiffOut", "DiffRowOut",
-    "HealthOut", "ReportOut", "SearchHitOut", "SearchOut", "SegmentOut", "SiteHealthOut",
-    "StatsOut", "StatsRowOut", "VersionOut",
+    "AttachmentOut",
+    "CitationOut",
+    "CoverageCellOut",
+    "CoverageOut",
+    "CrawlErrorOut",
+    "DiffOut",
+    "DiffRowOut",
+    "DiffSegmentOut",
+    "HealthOut",
+    "ProvenanceOut",
+    "ReportOut",
+    "SearchHitOut",
+    "SearchOut",
+    "SegmentOut",
+    "SiteHealthOut",
+    "StatsOut",
+    "StatsRowOut",
+    "VersionOut",
 ]
 
 
@@ -42,6 +57,8 @@ class SearchOut(BaseModel):
     has_more: bool
     rank_window: int = Field(description="relevance ranks up to this many of the most recently published matches")
     hits: list[SearchHitOut]
+    total: int | None = Field(default=None, description="without a query: how many reports the filters keep (the "
+                                                "hits are then every report, newest published first)")
 
 
 class VersionOut(BaseModel):
@@ -52,6 +69,9 @@ class VersionOut(BaseModel):
     last_seen: str | None
     latest: bool
     characters: int
+    permanent_url: str | None = Field(default=None, description="this version's lasting address (/reports/{id}/versions/{n})")
+    provenance: ProvenanceOut | None = Field(default=None, description="the capture this version's text came from "
+                                             "(None: archived before captures were kept)")
 
 
 class SectionOut(BaseModel):
@@ -67,7 +87,7 @@ class SectionOut(BaseModel):
 class AttachmentOut(BaseModel):
     url: str
     link_text: str | None = None
-    attachment_id: int | None = Field(None, description="download at /attachments/{attachment_id}")
+    attachment_id: int | None = Field(default=None, description="download at /attachments/{attachment_id}")
     media_type: str | None = None
     size: int | None = None
     has_text: bool = False
@@ -125,6 +145,7 @@ class ReportOut(BaseModel):
     checks_flag: str | None = Field(None, description="ok, failed or incomplete (None: no form tables)")
     attachments: list[AttachmentOut]
     raw_available: bool = Field(description="the archived page can be downloaded at /reports/{id}/raw")
+    citation: CitationOut | None = Field(default=None, description="how to cite the version shown")
 
 
 class DiffRowOut(BaseModel):
@@ -133,6 +154,10 @@ class DiffRowOut(BaseModel):
     old_text: str
     new_number: int | None
     new_text: str
+    old_segments: list[DiffSegmentOut] = Field(default_factory=list, description="old_text in runs; the runs "
+                                               "that differ from the new line are marked changed")
+    new_segments: list[DiffSegmentOut] = Field(default_factory=list, description="new_text in runs; the runs "
+                                               "that differ from the old line are marked changed")
 
 
 class DiffOut(BaseModel):
@@ -237,3 +262,211 @@ class HealthOut(BaseModel):
     page: int
     per_page: int
     has_more: bool
+
+
+# --- browse: the home page, regions and sites (web/routes/browse.py) -------------------------
+
+
+class ReportRowOut(BaseModel):
+    """A report in a list: its latest version, not its text."""
+
+    id: int = Field(description="document id (the page is /reports/{id})")
+    version_id: int
+    version: int = Field(description="the latest version's number")
+    versions: int | None = Field(default=None, description="how many versions are archived (site page)")
+    site: str
+    site_name: str
+    region: str
+    level: str
+    title: str | None
+    report_year: int | None
+    publisher: str | None
+    pub_date: str | None
+    url: str = Field(description="the report's address on its site (as archived; not a link on this app)")
+    first_seen: str | None = Field(description="when the report was first archived")
+    version_seen: str | None = Field(description="when its latest version was first archived")
+
+
+class ReportListOut(BaseModel):
+    reports: list[ReportRowOut]
+    total: int = Field(description="every report the list stands for, not only those shown")
+
+
+class AlertRowOut(BaseModel):
+    id: int
+    kind: str = Field(description="report_missing, report_late, site_unreachable, listing_broken, …")
+    site: str
+    site_name: str
+    report_year: int | None
+    document_id: int | None
+    title: str
+    message: str
+    opened_at: str | None
+
+
+class AlertSummaryOut(BaseModel):
+    open: int = Field(description="alerts whose condition holds now")
+    by_kind: dict[str, int]
+    newest: list[AlertRowOut]
+    outbox_pending: int = Field(description="alert messages waiting for delivery")
+    outbox_failed: int = Field(description="alert messages whose delivery gave up")
+
+
+class CoverageCountsOut(BaseModel):
+    as_of: str
+    counts: dict[str, int] = Field(description="cells per state: on_time, late, missing, not_due, unknown")
+
+
+class HomeOut(BaseModel):
+    sites: int
+    reports: int
+    latest: list[ReportRowOut] = Field(description="newest archived first")
+    changed_since: str
+    changed: ReportListOut = Field(description="reports that got a new version since changed_since")
+    alerts: AlertSummaryOut
+    coverage: CoverageCountsOut
+
+
+class SiteSummaryOut(BaseModel):
+    site: str
+    name: str
+    region: str
+    level: str
+    reports: int
+
+
+class RegionSummaryOut(BaseModel):
+    region: str
+    sites: list[SiteSummaryOut]
+    reports: int
+
+
+class RegionsOut(BaseModel):
+    regions: list[RegionSummaryOut]
+
+
+class RegionOut(BaseModel):
+    region: str
+    sites: list[SiteSummaryOut]
+    latest: ReportListOut
+    coverage: CoverageCountsOut
+
+
+class SiteYearOut(BaseModel):
+    report_year: int | None
+    coverage: str | None = Field(default=None, description="the coverage grid's state of the year")
+    reports: list[ReportRowOut]
+
+
+class SiteStateOut(BaseModel):
+    state: str = Field(description="ok, unreachable, broken or unknown (never assessed)")
+    reason: str | None
+    since: str | None
+    checked_at: str | None
+    run_id: int | None
+
+
+class ListingOut(BaseModel):
+    run_id: int
+    complete: bool | None
+    expected: int | None
+    fetched: int
+    failed: int
+    problem: str | None
+    unread_pages: list[UnreadPageOut]
+
+
+class SiteOut(BaseModel):
+    site: str
+    name: str
+    region: str
+    level: str
+    family: str
+    list_urls: list[str]
+    reports: int
+    years: list[SiteYearOut] = Field(description="the site's reports by report year, newest year first")
+    truncated: bool = Field(description="more reports than the row cap: the oldest are left out")
+    health: SiteStateOut
+    listing: ListingOut | None = Field(description="how the latest crawl that ran to its end read the column")
+    alerts: list[AlertRowOut] = Field(description="the site's open alerts, newest first")
+
+
+# --- report page (issue 15): provenance, citation, character-level diff ---------------------
+
+
+class DiffSegmentOut(BaseModel):
+    text: str
+    changed: bool = Field(description="these characters differ between the two versions (shown highlighted)")
+
+
+class ProvenanceOut(BaseModel):
+    """Where a version's text came from: its row of the captures table and its WARC record."""
+
+    capture_id: int
+    url: str
+    fetched_at: str | None = Field(description="when the page was fetched (UTC)")
+    http_status: int
+    content_type: str | None
+    record_type: str = Field(description="response, or revisit (the payload is in an earlier record)")
+    warc_file: str
+    warc_record_id: str
+    warc_offset: int
+    warc_length: int
+    payload_sha256: str | None = Field(description="sha256 of the payload (of the record it revisits for a 304)")
+    payload_bytes: int
+    revisit_of_id: int | None = None
+    raw_url: str = Field(description="download of the archived payload: /reports/{id}/versions/{n}/raw")
+    replay_url: str = Field(description="the archived page as captured, sandboxed: /reports/{id}/versions/{n}/view")
+
+
+class CitationOut(BaseModel):
+    title: str | None
+    bureau: str = Field(description="the publishing site's name")
+    pub_date: str | None
+    archived_at: str | None = Field(description="capture time of the version (None: no capture kept)")
+    permanent_url: str
+    sha256: str | None = Field(description="payload sha256 of the version's capture")
+    text: str = Field(description="the citation as one line, in the request's language")
+
+
+for _model in (VersionOut, ReportOut, DiffRowOut):
+    _model.model_rebuild()
+
+
+# --- watch: alerts (web/routes/watch.py) ------------------------------------------------------
+
+
+class AlertOut(BaseModel):
+    id: int
+    key: str = Field(description="kind:site[:year][:docN][:extra], the alert's identity")
+    kind: str = Field(description="report_missing, report_late, site_unreachable, listing_broken, "
+                                  "report_changed, report_removed, report_checks")
+    kind_label: str = Field(description="the kind in the request's language")
+    state: str = Field(description="open, resolved, or notice (one-off news that neither repeats nor resolves)")
+    state_label: str
+    site: str
+    site_name: str
+    region: str
+    report_year: int | None
+    document_id: int | None
+    title: str
+    message: str
+    resolution: str | None
+    opened_at: str
+    last_notified_at: str | None
+    resolved_at: str | None
+    updated_at: str = Field(description="the latest event: resolved_at when resolved, else opened_at")
+    report_path: str | None = Field(description="the report page on this app, when the alert is about a document")
+    diff_path: str | None = Field(description="the diff page of the change, for report_changed")
+
+
+class AlertsOut(BaseModel):
+    state: str
+    kind: str | None
+    site: str | None
+    region: str | None
+    page: int
+    per_page: int
+    total: int = Field(description="how many alerts match the filters")
+    has_more: bool
+    alerts: list[AlertOut]

@@ -60,8 +60,8 @@ def bar_chart(stats: StatsOut, width: int = 640, height: int = 240) -> BarChart 
     """Bars of the row's total per year, summed over the selected sites (inline SVG, no script)."""
     totals: dict[int, int] = {}
     for by_year in stats.series.values():
-        for year, value in by_year.items():
-            totals[int(year)] = totals.get(int(year), 0) + value
+        for year_key, value in by_year.items():
+            totals[int(year_key)] = totals.get(int(year_key), 0) + value
     if not totals:
         return None
     years = sorted(totals)

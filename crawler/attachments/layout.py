@@ -19,6 +19,19 @@ boundary (kept). The rules, in order:
   after one ending with 。！？；：(or ``!?;:.``, closing quotes and brackets after it). Without
   an indent or heading a sentence end at a full line's end is a wrap (the next sentence of the
   same paragraph starts on the next line).
+- **A narrow block's wraps**: a narrow table cell, one column of a two-column layout or a text
+  box wraps its text at its own right edge, far short of the page's measure, so a phrase can run
+  over three short lines (逾期不补 / 正、行政机关不再处理其政府信 / 息公开申请 in a table cell). A
+  line shorter than the page's measure still wraps into the next when the block's edge shows:
+  it is as wide (within one column) as the next line, or as the line before it which wraps into
+  it by the same test; it is at least :data:`MIN_BLOCK_WIDTH` columns wide; it ends with a CJK
+  character and no sentence end, and the next line starts with one and no heading. Such a run
+  of lines is joined only when its text has punctuation of running prose (，、；：“”（）《》。
+  beyond a heading's number): a column of separate values (本年制发件数 / 本年废止件数 /
+  现行有效件数, cells of one width), stacked headings and list items have none, and stay apart.
+  A punctuation-free phrase alone in a narrow box (a cover's 政府信息公开工作年度报告 set in
+  three lines) cannot be told from such a column of cells by its text, and is kept as lines.
+  A block's first line after a sentence end starts a paragraph (the box or cell below it).
 - **Glyph per line**: a run of three or more lines of one CJK character each (vertical table
   headers, text extracted glyph by glyph) becomes one line.
 - Otherwise the break is a wrap: the lines are joined -- without a space between CJK characters
@@ -34,17 +47,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 __all__ = ["display_width", "join_wrapped_lines"]
 
 SHORT_RATIO = 0.8  # a line narrower than this share of the typical line ends its paragraph
 MIN_TYPICAL_WIDTH = 16  # columns: below this, lines are list items or cells, not wrapped prose
 MIN_GLYPH_RUN = 3
+MIN_BLOCK_WIDTH = 8  # columns: a narrow block's lines must hold at least four CJK characters
+EDGE_TOLERANCE = 1  # columns: a line ending one half-width character short still reaches the edge
 
 _SENTENCE_END = set("。！？；：!?;:.")
 _CLOSERS = "”’」』）)》〉】］]\"'"
 _CONTINUES = set("、，,（(“‘《〈【［[")  # a line ending with one of these goes on
+_PROSE_PUNCTUATION = set("，、；：。！？“”‘’（）《》")  # running text has these; cell values rarely
 _HEADING = re.compile(
     r"(?:[一二三四五六七八九十百零〇]+[、．.]"
     r"|[（(][一二三四五六七八九十百零〇\d]{1,3}[）)]"
@@ -91,6 +108,8 @@ class _Line:
     text: str = ""  # stripped
     width: int = 0  # display width including the indentation
     indent: int = 0
+    # the next line, when this one ends at a narrow block's right edge and wraps into it
+    block_next: _Line | None = field(default=None, repr=False, compare=False)
 
 
 def _classify(raw: str, page: int, first_or_last: bool) -> _Line:
@@ -99,9 +118,13 @@ def _classify(raw: str, page: int, first_or_last: bool) -> _Line:
         return _Line(raw, "blank", page)
     line = _Line(raw, "text", page, stripped, display_width(raw.rstrip().replace("\t", "    ")),
                  _indent_width(raw))
-    if "\t" in stripped or stripped.startswith("|") or stripped.count("|") >= 2:
-        line.kind = "table"
-    elif _COLUMN_GAP.search(stripped) or _NUMBERS_SIDE_BY_SIDE.search(stripped):
+    if (
+        "\t" in stripped
+        or stripped.startswith("|")
+        or stripped.count("|") >= 2
+        or _COLUMN_GAP.search(stripped)
+        or _NUMBERS_SIDE_BY_SIDE.search(stripped)
+    ):
         line.kind = "table"
     elif _PAGE_MARKER.fullmatch(stripped) or (first_or_last and stripped.isdigit() and len(stripped) <= 4):
         line.kind = "marker"
@@ -144,6 +167,56 @@ def _is_glyph(line: _Line) -> bool:
     return line.kind == "text" and len(line.text) == 1 and _is_ideograph(line.text)
 
 
+def _may_wrap_in_block(a: _Line, b: _Line) -> bool:
+    """Whether the break between adjacent lines ``a`` and ``b`` looks like a wrap inside a word
+    or sentence, whatever the widths: CJK on both sides, no sentence end, no new item."""
+    if a.kind != "text" or b.kind != "text" or a.page != b.page or a.width < MIN_BLOCK_WIDTH:
+        return False
+    if _ends_sentence(a.text) or not _is_wide(a.text[-1]) or not _is_wide(b.text[0]):
+        return False
+    return not (_HEADING.match(b.text) and a.text[-1] not in _CONTINUES)
+
+
+def _same_edge(a: _Line, b: _Line) -> bool:
+    return abs(a.width - b.width) <= EDGE_TOLERANCE
+
+
+def _has_prose_punctuation(run: list[_Line]) -> bool:
+    """Punctuation of running text in the run, beyond the number of a heading or list item."""
+    first = run[0].text
+    heading = _HEADING.match(first)
+    texts = [first[heading.end():] if heading else first, *(ln.text for ln in run[1:])]
+    return any(ch in _PROSE_PUNCTUATION for text in texts for ch in text)
+
+
+def _link_narrow_blocks(lines: list[_Line], typical: dict[int, int]) -> None:
+    """Set ``block_next`` on each line that wraps at a narrow block's right edge (see the
+    module's docstring): the edge is where two neighbouring lines end alike. Lines as wide as the
+    page's measure are left to the page's rules."""
+
+    def narrow(line: _Line) -> bool:
+        return line.width < SHORT_RATIO * typical.get(line.page, 0) or typical.get(line.page, 0) < MIN_TYPICAL_WIDTH
+
+    wraps = [narrow(a) and narrow(b) and _may_wrap_in_block(a, b) for a, b in pairwise(lines)]
+    at_edge = [
+        wraps[i] and (_same_edge(lines[i], lines[i + 1]) or (i > 0 and wraps[i - 1] and _same_edge(lines[i - 1], lines[i])))
+        for i in range(len(wraps))
+    ]
+    i = 0
+    while i < len(at_edge):
+        if not at_edge[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(at_edge) and at_edge[j]:
+            j += 1
+        run = lines[i : j + 1]  # lines i..j, each but the last wrapping into the next
+        if _has_prose_punctuation(run):
+            for a, b in pairwise(run):
+                a.block_next = b
+        i = j
+
+
 def join_wrapped_lines(text: str, *, lines_are_paragraphs: bool = False) -> str:
     """``text`` with its line wraps joined and its paragraph and table boundaries kept.
 
@@ -174,15 +247,17 @@ def join_wrapped_lines(text: str, *, lines_are_paragraphs: bool = False) -> str:
     def is_wrap(a: _Line, b: _Line) -> bool:
         if a.kind != "text" or b.kind != "text" or not wrapped:
             return False
+        if a.block_next is b:
+            return True
         width = typical[a.page]
         if width < MIN_TYPICAL_WIDTH or a.width < SHORT_RATIO * width:
             return False
-        if _ends_sentence(a.text):
-            if lines_are_paragraphs or b.indent >= base_indent[b.page] + 2:
-                return False
-        if _HEADING.match(b.text) and a.text[-1] not in _CONTINUES:
+        # After a sentence end, an indented line or the first line of a narrow block (a box or
+        # cell below the paragraph) starts anew.
+        if _ends_sentence(a.text) and (lines_are_paragraphs or b.indent >= base_indent[b.page] + 2
+                                       or b.block_next is not None):
             return False
-        return True
+        return not (_HEADING.match(b.text) and a.text[-1] not in _CONTINUES)
 
     # Glyph-per-line runs first: each run becomes one text line.
     merged: list[_Line] = []
@@ -200,6 +275,8 @@ def join_wrapped_lines(text: str, *, lines_are_paragraphs: bool = False) -> str:
             merged.append(lines[i])
             i += 1
     lines = merged
+    if not lines_are_paragraphs:  # one paragraph a line (DOC): a narrow line is a paragraph
+        _link_narrow_blocks(lines, typical)
 
     out: list[str] = []
     current: list[str] = []  # the open paragraph: its first line raw, then stripped continuations
@@ -302,7 +379,7 @@ def lay_out_page(glyphs: list[Glyph]) -> str:
                 continue
         rows.append([glyph])
     baselines = [sum(g.y for g in row) / len(row) for row in rows]
-    pitches = sorted(b - a for a, b in zip(baselines, baselines[1:]) if b > a)
+    pitches = sorted(b - a for a, b in pairwise(baselines) if b > a)
     pitch = pitches[len(pitches) // 2] if pitches else 0.0
     left = min(min(g.x for g in row) for row in rows)
     out: list[str] = []

@@ -38,14 +38,14 @@ def _expanded(table: Any) -> list[list[str]]:
     width = max(len(r.cells) for r in rows)
     # Column x-ranges from the cells that start in each column.
     x0s: list[float | None] = [None] * width
-    x1s: list[float | None] = [None] * width
+    x1s: list[float] = []
     for row in rows:
         for c, cell in enumerate(row.cells):
             if cell is not None:
                 x0s[c] = cell[0] if x0s[c] is None else min(x0s[c], cell[0])
     for c in range(width):
         nxt = next((x for x in x0s[c + 1:] if x is not None), None)
-        x1s[c] = nxt if nxt is not None else table.bbox[2]
+        x1s.append(nxt if nxt is not None else table.bbox[2])
     # Row y-ranges likewise: a row's own bbox covers its tallest (row-spanning) cell.
     tops = [min((cell[1] for cell in row.cells if cell is not None), default=None) for row in rows]
     bottoms = [next((t for t in tops[r + 1:] if t is not None), table.bbox[3]) for r in range(len(rows))]
@@ -62,11 +62,12 @@ def _expanded(table: Any) -> list[list[str]]:
             if cell is not None:
                 out.append(origin.get(tuple(cell), ""))
                 continue
-            if x0s[c] is None or tops[r] is None:
+            x0, top = x0s[c], tops[r]
+            if x0 is None or top is None:
                 out.append("")
                 continue
-            cx = (x0s[c] + x1s[c]) / 2
-            cy = (tops[r] + bottoms[r]) / 2
+            cx = (x0 + x1s[c]) / 2
+            cy = (top + bottoms[r]) / 2
             covering = next((bbox for bbox in origin if bbox[0] < cx < bbox[2] and bbox[1] < cy < bbox[3]),
                             None)
             out.append(origin[covering] if covering is not None else "")
@@ -84,11 +85,10 @@ def pdf_grids(path: Path) -> list[list[list[str]]]:
         for page in pdf.pages[:MAX_PAGES]:
             page_grids = [g for g in (_expanded(t) for t in page.find_tables()) if g]
             for index, grid in enumerate(page_grids):
-                continues = (index == 0 and last_on_previous_page is not None
-                             and len(grid[0]) == len(last_on_previous_page[0]) and len(grid[0]) > 1)
-                if continues:
-                    last_on_previous_page.extend(grid)
-                    page_grids[index] = last_on_previous_page
+                previous = last_on_previous_page if index == 0 else None
+                if previous is not None and len(grid[0]) == len(previous[0]) and len(grid[0]) > 1:
+                    previous.extend(grid)  # the table continues from the previous page
+                    page_grids[index] = previous
                     continue
                 if _STATISTICS_WORDS.search("".join("".join(row) for row in grid)) or len(grid[0]) > 1:
                     grids.append(grid)

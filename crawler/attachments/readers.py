@@ -20,7 +20,7 @@ from lxml import etree
 from .layout import Glyph, join_wrapped_lines, lay_out_page
 from .sniff import DOC, DOCX, OFD, PDF, WPS, XLS, XLSX
 
-__all__ = ["READERS", "ZipBombError", "UnreadableError", "check_zip", "read_file"]
+__all__ = ["READERS", "UnreadableError", "ZipBombError", "check_zip", "read_file"]
 
 # A ZIP package whose members would expand beyond these is refused before decompression.
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
@@ -219,7 +219,7 @@ def _ofd_glyphs(root: etree._Element) -> tuple[list[Glyph], bool]:
             continue
         if local != "TextObject":
             continue
-        box = (_numbers(element.get("Boundary")) + [0.0, 0.0])[:2]
+        box = [*_numbers(element.get("Boundary")), 0.0, 0.0][:2]
         size = (_numbers(element.get("Size")) or [3.5])[0] or 3.5
         ctm = _numbers(element.get("CTM"))
         a, b, c, d, e, f = ctm if len(ctm) == 6 else (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)

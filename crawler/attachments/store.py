@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from crawler.paths import data_dir
+from storage.paths import data_dir
 
 __all__ = ["attachment_path", "sha256_of", "store_attachment"]
 

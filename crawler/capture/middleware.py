@@ -21,14 +21,13 @@ response's ``meta["nianbao_capture_id"]`` names the capture holding its payload,
 :class:`CaptureLinkMiddleware` (a spider middleware) copies onto the items the page yields.
 
 A WARC write that fails (full disk, folder made read-only) stops the site's crawl; the error
-is kept for the runner (:func:`capture_failure`), which reports it as one line. A capture row
-the database refuses stops the whole crawl the same way (:func:`crawler.stopping.archive_failed`).
+is kept on the run's :class:`CaptureRun` for the runner, which reports it as one line. A capture row
+the database refuses stops the whole crawl the same way (:meth:`crawler.stopping.StopState.archive_failed`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import fields, is_dataclass
@@ -44,12 +43,17 @@ from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler import paths
 from crawler.capture import records
 from crawler.capture.policy import DEFAULT_WINDOW_DAYS, decide
-from crawler.capture.replay import read_response
+from crawler.capture.warc import (
+    WarcWriteError,
+    WarcWriter,
+    recover_open_files,
+)
+from crawler.errors import ConfigError, StorageError
 from crawler.items import CARRIED_ITEM_META
-from crawler.capture.store import (
+from crawler.typed_defaults import bool_default, int_default
+from storage.captures import (
     KnownUrl,
     PayloadRef,
     find_payload,
@@ -58,14 +62,8 @@ from crawler.capture.store import (
     save_url_state,
     site_id_of,
 )
-from crawler.capture.warc import (
-    DEFAULT_MAX_BYTES,
-    WarcWriteError,
-    WarcWriter,
-    recover_open_files,
-    resolve,
-)
-from crawler.errors import ConfigError, StorageError
+from storage.evidence import read_response, resolve
+from storage.evidence import warc_directory as _warc_folder
 
 __all__ = [
     "CAPTURE_ENABLED_SETTING",
@@ -77,8 +75,8 @@ __all__ = [
     "WARC_MAX_BYTES_SETTING",
     "CaptureLinkMiddleware",
     "CaptureMiddleware",
+    "CaptureRun",
     "archive_sessions",
-    "capture_failure",
     "prepare_capture",
     "warc_directory",
 ]
@@ -97,32 +95,50 @@ META_CAPTURE_ID = "nianbao_capture_id"
 META_REPLAYED = "nianbao_replayed"  # "not-due" | "not-modified" | "fetched-this-run"
 REPLAY_FLAG = "archive"
 
-# One writer per WARC folder and process, shared by the crawlers (sites) of a run.
-_writers: dict[Path, list[Any]] = {}  # folder -> [writer, number of users]
-_failures: list[str] = []
-# URLs fetched (2xx or 304) during this process's run, by any site: a URL is fetched once per
-# run (robots.txt of a host shared by many bureaus, an attachment linked twice).
-_fetched_this_run: dict[str, PayloadRef] = {}
+CAPTURE_RUN_SETTING = "NIANBAO_CAPTURE_RUN"
+
+
+class CaptureRun:
+    """What the crawlers (sites) of one run share in this process.
+
+    The runner makes one per run (:func:`prepare_capture`) and hands it to every crawler in the
+    ``NIANBAO_CAPTURE_RUN`` setting, as it does the progress board; reading the run's WARC
+    failure afterwards is reading this object, not a module global.
+    """
+
+    def __init__(self) -> None:
+        # One writer per WARC folder: folder -> [writer, number of crawlers using it].
+        self.writers: dict[Path, list[Any]] = {}
+        self.failures: list[str] = []
+        # URLs fetched (2xx or 304) during this run, by any site: a URL is fetched once per run
+        # (robots.txt of a host shared by many bureaus, an attachment linked twice).
+        self.fetched: dict[str, PayloadRef] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CaptureRun:
+        return self  # each site's settings are a deep copy; they must share the one run
+
+    @property
+    def failure(self) -> str | None:
+        """The first WARC write error of the run, if any."""
+        return self.failures[0] if self.failures else None
 
 
 def warc_directory(settings: BaseSettings | None = None) -> Path:
     """The WARC folder: the ``NIANBAO_WARC_DIR`` setting or variable, else ``<data dir>/warc``."""
-    configured = (settings.get(WARC_DIR_SETTING) if settings is not None else None) or (
-        os.environ.get(WARC_DIR_SETTING)
-    )
-    return Path(configured) if configured else paths.data_dir() / "warc"
+    return _warc_folder(settings.get(WARC_DIR_SETTING) if settings is not None else None)
 
 
-def prepare_capture(settings: BaseSettings) -> None:
-    """Before a crawl: check the WARC folder is writable and finish files a killed run left.
+def prepare_capture(settings: BaseSettings) -> CaptureRun:
+    """Before a crawl: the run's shared capture state, put in ``settings`` for its crawlers;
+    checks the WARC folder is writable and finishes files a killed run left.
 
     Raises :class:`~crawler.capture.warc.WarcWriteError` (one line) when the folder cannot be
     created or written, so the crawl does not start at all.
     """
-    _failures.clear()
-    _fetched_this_run.clear()
-    if not settings.getbool(CAPTURE_ENABLED_SETTING, True):
-        return
+    run = CaptureRun()
+    settings.set(CAPTURE_RUN_SETTING, run, priority="cmdline")
+    if not settings.getbool(CAPTURE_ENABLED_SETTING, bool_default(CAPTURE_ENABLED_SETTING)):
+        return run
     policy_now(settings)  # a malformed NIANBAO_NOW is a one-line ConfigError, before the crawl
     directory = warc_directory(settings)
     try:
@@ -134,11 +150,7 @@ def prepare_capture(settings: BaseSettings) -> None:
             f"cannot write WARC files in {directory}: {exc.strerror or exc}"
         ) from None
     recover_open_files(directory)
-
-
-def capture_failure() -> str | None:
-    """The first WARC write error of this process's crawl, if any."""
-    return _failures[0] if _failures else None
+    return run
 
 
 def policy_now(settings: BaseSettings) -> datetime:
@@ -170,18 +182,22 @@ class CaptureMiddleware:
         self.run_id = run_id
         self.sessions = archive_sessions(database_url)
         self.directory = warc_directory(settings)
-        self.max_bytes = settings.getint(WARC_MAX_BYTES_SETTING, DEFAULT_MAX_BYTES)
-        self.fsync = settings.getbool(WARC_FSYNC_SETTING, True)
+        self.max_bytes = settings.getint(WARC_MAX_BYTES_SETTING, int_default(WARC_MAX_BYTES_SETTING))
+        self.fsync = settings.getbool(WARC_FSYNC_SETTING, bool_default(WARC_FSYNC_SETTING))
         self.now = policy_now(settings)
         self.window_days = DEFAULT_WINDOW_DAYS
         self.site_id: int | None = None
         self.known: dict[str, KnownUrl] = {}
         self.writer: WarcWriter | None = None
+        # The run's shared state (made by the runner); a crawler started without one (a test
+        # building the middleware directly) gets its own.
+        shared = settings.get(CAPTURE_RUN_SETTING)
+        self.capture_run: CaptureRun = shared if isinstance(shared, CaptureRun) else CaptureRun()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
         settings = crawler.settings
-        if not settings.getbool(CAPTURE_ENABLED_SETTING, True):
+        if not settings.getbool(CAPTURE_ENABLED_SETTING, bool_default(CAPTURE_ENABLED_SETTING)):
             raise NotConfigured(f"{CAPTURE_ENABLED_SETTING} is off")
         database_url = settings.get(_DATABASE_SETTING)
         run_id = settings.getint(_RUN_ID_SETTING)
@@ -202,9 +218,9 @@ class CaptureMiddleware:
                 self.site_id = site_id_of(session, site.key)
                 if self.site_id is not None:
                     self.known = load_known_urls(session, self.site_id)
-        entry = _writers.get(self.directory)
+        entry = self.capture_run.writers.get(self.directory)
         if entry is None:
-            entry = _writers[self.directory] = [
+            entry = self.capture_run.writers[self.directory] = [
                 WarcWriter(self.directory, max_bytes=self.max_bytes, fsync=self.fsync),
                 0,
             ]
@@ -212,17 +228,17 @@ class CaptureMiddleware:
         self.writer = entry[0]
 
     def spider_closed(self, spider: Any) -> None:
-        entry = _writers.get(self.directory)
+        entry = self.capture_run.writers.get(self.directory)
         self.writer = None
         if entry is None:
             return
         entry[1] -= 1
         if entry[1] <= 0:
-            del _writers[self.directory]
+            del self.capture_run.writers[self.directory]
             try:
                 entry[0].close()
             except WarcWriteError as exc:
-                _failures.append(str(exc))
+                self.capture_run.failures.append(str(exc))
 
     # --- requests -----------------------------------------------------------------------
 
@@ -241,7 +257,7 @@ class CaptureMiddleware:
             window_days=self.window_days,
         )
         self.stats.inc_value(f"nianbao/revalidation/{decision.reason}")
-        fetched = _fetched_this_run.get(request.url)
+        fetched = self.capture_run.fetched.get(request.url)
         if fetched is not None and self._replayable(fetched):
             return self._replay(request, fetched, "fetched-this-run")
         if known is None or known.payload is None or not self._replayable(known.payload):
@@ -259,10 +275,11 @@ class CaptureMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if self.writer is None or request.meta.get(META_REPLAYED):
             return response
-        from crawler.stopping import archive_failure
+        from crawler.stopping import stop_state_of
 
-        if archive_failure() is not None:  # the crawl is stopping: do not wait on the database
-            raise IgnoreRequest(f"not captured: the crawl is stopping ({archive_failure()})")
+        stops = stop_state_of(self.crawler)
+        if stops.archive_failure is not None:  # the crawl is stopping: do not wait on the database
+            raise IgnoreRequest(f"not captured: the crawl is stopping ({stops.archive_failure})")
         try:
             payload = self._capture(request, response)
         except WarcWriteError as exc:
@@ -271,11 +288,11 @@ class CaptureMiddleware:
         except Exception as exc:
             # The capture row could not be written (database gone, disk full): the archive
             # cannot record evidence any more, so the whole crawl stops (crawler/stopping.py).
-            from crawler.stopping import archive_failed, describe_archive_error, is_archive_error
+            from crawler.stopping import describe_archive_error, is_archive_error
 
             if not is_archive_error(exc):
                 raise
-            archive_failed(describe_archive_error(exc))
+            stops.archive_failed(describe_archive_error(exc))
             raise IgnoreRequest(f"capture not recorded: {describe_archive_error(exc)}") from None
         if response.status == 304 and payload is not None:
             replayed = self._replay(request, payload, "not-modified")
@@ -376,7 +393,7 @@ class CaptureMiddleware:
     ) -> None:
         """Update the URL's state: checked tonight, its payload and validators."""
         url = request.url
-        _fetched_this_run[url] = payload
+        self.capture_run.fetched[url] = payload
         if self.site_id is None:
             return
         state = self.known.get(url) or KnownUrl(
@@ -423,8 +440,8 @@ class CaptureMiddleware:
         )
 
     def _fail(self, message: str) -> None:
-        if not _failures:
-            _failures.append(message)
+        if not self.capture_run.failures:
+            self.capture_run.failures.append(message)
         self.stats.set_value("nianbao/capture/failure", message)
         if self.crawler.engine is not None and self.crawler.crawling:
             from scrapy.utils.defer import deferred_from_coro
@@ -467,9 +484,9 @@ def _link(item: Any, capture_id: int | None) -> Any:
         if carried is not None:
             _link(carried, capture_id)
         return item
-    if not is_dataclass(item):
-        return item
-    if any(f.name == "capture_id" for f in fields(item)) and item.capture_id is None:
+    # Only the dataclass records (reports, attachments, ...) carry a capture_id field.
+    carries_capture = is_dataclass(item) and any(f.name == "capture_id" for f in fields(item))
+    if carries_capture and item.capture_id is None:
         item.capture_id = capture_id
     return item
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from sqlalchemy import update
 
 from crawler.capture.middleware import CAPTURE_ENABLED_SETTING, archive_sessions
-from storage.models_extraction import Attachment
+from crawler.typed_defaults import bool_default
+from storage.attachments import link_capture
 
 
 class CaptureLinkPipeline:
@@ -26,7 +26,7 @@ class CaptureLinkPipeline:
     def from_crawler(cls, crawler: Crawler) -> CaptureLinkPipeline:
         settings = crawler.settings
         database_url = settings.get("NIANBAO_DATABASE_URL")
-        if not settings.getbool(CAPTURE_ENABLED_SETTING, True) or not database_url:
+        if not settings.getbool(CAPTURE_ENABLED_SETTING, bool_default(CAPTURE_ENABLED_SETTING)) or not database_url:
             raise NotConfigured("capture is off or there is no archive")
         return cls(database_url)
 
@@ -38,9 +38,5 @@ class CaptureLinkPipeline:
             capture_id = getattr(attachment, "capture_id", None)
             if attachment_id is not None and capture_id is not None and hasattr(attachment, "report_url"):
                 with self.sessions() as session, session.begin():
-                    session.execute(
-                        update(Attachment)
-                        .where(Attachment.id == attachment_id, Attachment.capture_id.is_(None))
-                        .values(capture_id=capture_id)
-                    )
+                    link_capture(session, attachment_id, capture_id)
         return item

@@ -16,6 +16,7 @@ does not find it looks for the ``.open`` file (see :func:`resolve`).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import os
@@ -29,6 +30,8 @@ from pathlib import Path
 from warcio.warcwriter import WARCWriter
 
 from crawler.errors import StorageError
+from crawler.typed_defaults import int_default
+from storage.evidence import OPEN_SUFFIX
 
 __all__ = [
     "OPEN_SUFFIX",
@@ -38,12 +41,10 @@ __all__ = [
     "WarcWriter",
     "complete_length",
     "recover_open_files",
-    "resolve",
 ]
 
 WARC_SUFFIX = ".warc.gz"
-OPEN_SUFFIX = ".open"
-DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB
+DEFAULT_MAX_BYTES = int_default("NIANBAO_WARC_MAX_BYTES")  # 1 GiB
 GZIP_LEVEL = 6
 _CHUNK = 1 << 16
 
@@ -60,15 +61,6 @@ class RecordLocation:
     record_id: str
     offset: int
     length: int
-
-
-def resolve(directory: Path, name: str) -> Path:
-    """The path of a WARC file by its final name, also while it is still being written."""
-    path = directory / name
-    if path.exists():
-        return path
-    open_path = directory / (name + OPEN_SUFFIX)
-    return open_path if open_path.exists() else path
 
 
 def complete_length(path: Path) -> int:
@@ -245,10 +237,9 @@ class WarcWriter:
                 os.fsync(self._fd)
         except OSError as exc:
             # Take back whatever part of the record reached the file, so no reader meets it.
-            try:
+            # If this fails too, recover_open_files cuts it off at the next start.
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)
-            except OSError:
-                pass  # recover_open_files cuts it off at the next start
             name = self._name
             raise WarcWriteError(f"cannot write WARC file {name}: {_reason(exc)}") from None
         self._size += len(data)

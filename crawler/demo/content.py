@@ -175,7 +175,7 @@ def make_table3_numbers(rng: random.Random, table_format: str, scale: int,
                 total[c] += shortfall
     new = [total[c] + carried_out[c] - carried_in[c] for c in range(6)]
     rows = [new, carried_in, *results, total, carried_out]
-    return [row + [sum(row)] for row in rows]
+    return [[*row, sum(row)] for row in rows]
 
 
 def _split_header(text: str) -> str:
@@ -309,7 +309,7 @@ def make_table4_numbers(rng: random.Random, scale: int) -> list[int]:
     out: list[int] = []
     for chance in (0.5 if scale > 10 else 0.2, 0.2, 0.15):
         part = [rng.randint(0, 2) if rng.random() < chance else 0 for _ in range(4)]
-        out.extend(part + [sum(part)])
+        out.extend([*part, sum(part)])
     return out
 
 

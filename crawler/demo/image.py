@@ -79,6 +79,7 @@ def render_pages(title: str, paragraphs: list[str]) -> list[bytes]:
         y = MARGIN
 
     new_page()
+    assert draw is not None  # new_page() made the first page's drawing context
     for title_line in _wrap(title, (WIDTH - 2 * MARGIN) / TITLE_PX):
         width = draw.textlength(title_line, font=heading)
         draw.text(((WIDTH - width) / 2, y), title_line, fill=0, font=heading)

@@ -9,10 +9,15 @@ needing CMap resources of their own.
 
 Only BMP characters are supported (the demo text is plain GB2312/GBK Chinese and ASCII).
 The layout is deliberately simple: A4 pages, one font size, lines wrapped by width (printable
-ASCII half an em, everything else one em), paragraphs separated by a blank half line.
+ASCII half an em, everything else one em), paragraphs separated by a blank half line. A
+:class:`TextBox` paragraph is wrapped at its own narrow width instead, as text in a table cell,
+one column of a two-column layout or a sidebar is.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 PAGE_WIDTH = 595
 PAGE_HEIGHT = 842
@@ -20,12 +25,24 @@ MARGIN = 64
 FONT_SIZE = 11
 TITLE_SIZE = 16
 LEADING = 1.6  # × font size
+BOX_INDENT = 2.0  # ems: a text box starts this far right of the margin
 
 
-def make_pdf(title: str, paragraphs: list[str]) -> bytes:
+@dataclass(frozen=True)
+class TextBox:
+    """A paragraph set in a narrow box (a table cell, one column of a two-column layout, a
+    sidebar): wrapped at ``width`` ems, without a first-line indent, so that its lines end at the
+    box's right edge, far short of the page's right margin."""
+
+    text: str
+    width: float  # ems
+
+
+def make_pdf(title: str, paragraphs: Sequence[str | TextBox]) -> bytes:
     """A valid PDF: ``title`` centred on the first page, then ``paragraphs`` wrapped on A4 pages."""
     pages = _layout(title, paragraphs)
-    used = sorted({ord(ch) for ch in title + "".join(paragraphs) if ch not in "\r\n"} | {0x20})
+    texts = [p.text if isinstance(p, TextBox) else p for p in paragraphs]
+    used = sorted({ord(ch) for ch in title + "".join(texts) if ch not in "\r\n"} | {0x20})
     for code in used:
         if code > 0xFFFF:
             raise ValueError(f"character U+{code:X} is outside the BMP")
@@ -139,8 +156,10 @@ def _width(ch: str) -> float:
     return 0.5 if 0x20 <= ord(ch) <= 0x7E else 1.0
 
 
-def _wrap(text: str, size: float, indent: float = 0.0) -> list[str]:
-    limit = (PAGE_WIDTH - 2 * MARGIN) / size
+def _wrap(text: str, size: float, indent: float = 0.0, limit: float | None = None) -> list[str]:
+    """``text`` in lines of at most ``limit`` ems (default: the page's width between margins)."""
+    if limit is None:
+        limit = (PAGE_WIDTH - 2 * MARGIN) / size
     lines, current, used = [], "", indent
     for ch in text:
         w = _width(ch)
@@ -154,10 +173,10 @@ def _wrap(text: str, size: float, indent: float = 0.0) -> list[str]:
     return lines
 
 
-def _layout(title: str, paragraphs: list[str]) -> list[bytes]:
+def _layout(title: str, paragraphs: Sequence[str | TextBox]) -> list[bytes]:
     """Content streams, one per page."""
     pages: list[list[bytes]] = [[]]
-    y = PAGE_HEIGHT - MARGIN
+    y: float = PAGE_HEIGHT - MARGIN
 
     def emit(x: float, size: float, line: str) -> None:
         nonlocal y
@@ -174,6 +193,11 @@ def _layout(title: str, paragraphs: list[str]) -> list[bytes]:
         emit(max(MARGIN, (PAGE_WIDTH - width) / 2), TITLE_SIZE, line)
     y -= FONT_SIZE
     for paragraph in paragraphs:
+        if isinstance(paragraph, TextBox):
+            for line in _wrap(" ".join(paragraph.text.split("\n")).strip(), FONT_SIZE, limit=paragraph.width):
+                emit(MARGIN + BOX_INDENT * FONT_SIZE, FONT_SIZE, line)
+            y -= FONT_SIZE * 0.4
+            continue
         text = " ".join(paragraph.split("\n")).strip()
         if not text:
             continue

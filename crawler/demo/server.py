@@ -27,6 +27,7 @@ Each request runs in its own daemon thread (``ThreadingHTTPServer``), so a page 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -42,7 +43,7 @@ _ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 _NOT_FOUND = (
     "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>404 页面不存在</title></head>"
     "<body><h1>404</h1><p>您访问的页面不存在或已被删除。</p></body></html>"
-).encode("utf-8")
+).encode()
 _MAX_BODY = 1 << 20
 
 
@@ -62,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -230,10 +231,8 @@ class DemoServer:
         path = parts.path or "/"
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if form:
-            try:
+            with contextlib.suppress(ValueError):
                 params.update(parse_qsl(form.decode("utf-8", "replace"), keep_blank_values=True))
-            except ValueError:
-                pass
         with self._lock:
             best: tuple[int, str] | None = None
             for key in self._pages:
@@ -243,9 +242,8 @@ class DemoServer:
                 if key_path != path:
                     continue
                 wanted = dict(parse_qsl(key_query, keep_blank_values=True))
-                if all(params.get(k) == v for k, v in wanted.items()):
-                    if best is None or len(wanted) > best[0]:
-                        best = (len(wanted), key)
+                if all(params.get(k) == v for k, v in wanted.items()) and (best is None or len(wanted) > best[0]):
+                    best = (len(wanted), key)
             if best is not None:
                 return best[1], self._pages[best[1]]
             page = self._pages.get(path)

@@ -33,9 +33,12 @@ URL layout
   datastore (column page and dataproxy alike) is exactly::
 
       <datastore>
-      <nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&webid=1&path=/&columnid=1001&unitid=2001&webname=示范市教育局&permissiontype=0"></a>]]></nextgroup>
+      <nextgroup><![CDATA[\
+<a href="/module/web/jpage/dataproxy.jsp?page=1&webid=1&path=/&columnid=1001&unitid=2001&webname=示范市教育局&permissiontype=0">\
+</a>]]></nextgroup>
       <recordset>
-      <record><![CDATA[<li><a href="/art/2024/1/20/art_1001_5001.html" title="…" target="_blank">…</a><span class="bt-data-time">2024-01-20</span></li>]]></record>
+      <record><![CDATA[<li><a href="/art/2024/1/20/art_1001_5001.html" title="…" target="_blank">…</a>\
+<span class="bt-data-time">2024-01-20</span></li>]]></record>
       …five records…
       </recordset>
       <totalrecord>13</totalrecord>
@@ -461,7 +464,8 @@ def _tjj_list_page(number: int, count: int, items: list[tuple]) -> str:
         nav.append(f'<a href="{page_name(count - 1)}">尾页</a>')
     else:
         nav.append("<span>下一页</span><span>尾页</span>")
-    return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+    return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\
+ "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml">
 <head>
 <meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
@@ -503,7 +507,8 @@ function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt) {
   function name(n) { return n == 0 ? _sPageName + "." + _sPageExt : _sPageName + "_" + n + "." + _sPageExt; }
   var html = "<span>共" + _nPageCount + "页</span> ";
   if (_nCurrIndex > 0) { html += "<a href='" + name(0) + "'>首页</a> <a href='" + name(_nCurrIndex - 1) + "'>上一页</a> "; }
-  if (_nCurrIndex < _nPageCount - 1) { html += "<a href='" + name(_nCurrIndex + 1) + "'>下一页</a> <a href='" + name(_nPageCount - 1) + "'>尾页</a>"; }
+  if (_nCurrIndex < _nPageCount - 1) { html += "<a href='" + name(_nCurrIndex + 1) + "'>下一页</a> \
+<a href='" + name(_nPageCount - 1) + "'>尾页</a>"; }
   document.write(html);
 }
 """
@@ -513,7 +518,8 @@ def _tjj_detail(title: str, pub: str, hm: str, index_no: str, doc_no: str | None
                 body_html: str, visits: int, *, site_name: str = "示范市统计局",
                 publisher: str = "示范市统计局", column: str = TJJ_COLUMN) -> str:
     written = _minus_days(pub, 3)
-    return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+    return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\
+ "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:o="urn:schemas-microsoft-com:office:office">
 <head>
 <meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
@@ -536,17 +542,22 @@ def _tjj_detail(title: str, pub: str, hm: str, index_no: str, doc_no: str | None
 <tr><td class="lab">索&nbsp;引&nbsp;号：</td><td>{index_no}</td><td class="lab">主题分类：</td><td>综合政务</td></tr>
 <tr><td class="lab">发布机构:</td><td>{publisher}</td><td class="lab">成文日期：</td><td>{written}</td></tr>
 <tr><td class="lab">标&nbsp;&nbsp;&nbsp;&nbsp;题：</td><td colspan="3">{_e(title)}</td></tr>
-<tr><td class="lab">文&nbsp;&nbsp;&nbsp;&nbsp;号：</td><td>{_e(doc_no or "")}</td><td class="lab">发布日期：</td><td>{pub}</td></tr>
+<tr><td class="lab">文&nbsp;&nbsp;&nbsp;&nbsp;号：</td><td>{_e(doc_no or "")}</td><td class="lab">发布日期：</td><td>{pub}</td>\
+</tr>
 </table>
 <div class="article">
 <h1 class="article-title">{_e(title)}</h1>
-<div class="article-info"><span>发布时间：{pub} {hm}</span>　<span>来源：{publisher}</span>　<span>字号：[ <a href="javascript:doZoom(18)">大</a> <a href="javascript:doZoom(16)">中</a> <a href="javascript:doZoom(14)">小</a> ]</span></div>
-<div class="TRS_Editor"><style type="text/css">.TRS_Editor P{{margin-top:0;margin-bottom:12px;line-height:2;font-family:宋体;font-size:12pt;}}</style>
+<div class="article-info"><span>发布时间：{pub} {hm}</span>　<span>来源：{publisher}</span>　<span>字号：[ \
+<a href="javascript:doZoom(18)">大</a> <a href="javascript:doZoom(16)">中</a> <a href="javascript:doZoom(14)">小</a> ]</span>\
+</div>
+<div class="TRS_Editor">\
+<style type="text/css">.TRS_Editor P{{margin-top:0;margin-bottom:12px;line-height:2;font-family:宋体;font-size:12pt;}}</style>
 <div class="Custom_UnionStyle">
 {body_html}
 </div></div>
 </div>
-<div class="article-tools">【访问量：<span id="visits">{visits}</span>】　<a href="javascript:window.print()">【打印本页】</a>　<a href="javascript:window.close()">【关闭窗口】</a></div>
+<div class="article-tools">【访问量：<span id="visits">{visits}</span>】　<a href="javascript:window.print()">【打印本页】</a>　\
+<a href="javascript:window.close()">【关闭窗口】</a></div>
 </div>
 <div class="footer">主办单位：{site_name}　地址：示范市人民大道88号　网站标识码：0000000001　示ICP备00000001号</div>
 </body>
@@ -751,7 +762,8 @@ def _jyj_detail(title: str, pub: str, hm: str, index_no: str, doc_no: str | None
 </div>
 <div class="article">
 <div class="art-title">{_e(title)}</div>
-<div class="art-info"><span>发布日期：{pub} {hm}</span> <span>信息来源：示范市教育局</span> <span>浏览次数：<script>document.write({_counter("jyj-" + index_no)})</script></span></div>
+<div class="art-info"><span>发布日期：{pub} {hm}</span> <span>信息来源：示范市教育局</span> <span>浏览次数：\
+<script>document.write({_counter("jyj-" + index_no)})</script></span></div>
 <div id="zoom"><!--ZJEG_RSS.content.begin--><meta name="ContentStart">
 {body_html}
 <meta name="ContentEnd"><!--ZJEG_RSS.content.end--></div>
@@ -850,7 +862,8 @@ _XIAN_HEAD = """<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
 </head>
 <body>
 <div class="top"><div class="logo">示范县人民政府</div>
-<div class="menu"><a href="/xian/index.html">网站首页</a> | <a href="/xian/xxgk/ndbg/list.html">政府信息公开年度报告</a></div></div>
+<div class="menu"><a href="/xian/index.html">网站首页</a> | <a href="/xian/xxgk/ndbg/list.html">政府信息公开年度报告</a></div>\
+</div>
 """
 _XIAN_FOOT = """<div class="bottom">主办：示范县人民政府办公室　地址：示范县堃山路1号　电话：0000-71230000<br>
 网站标识码：0000000003　示ICP备00000003号</div>

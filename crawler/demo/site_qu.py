@@ -13,9 +13,10 @@
   rows), so the crawl takes its text, sections and tables from the PDF. One paragraph wraps
   保密审查协调机制 at a full line's end (保密审查 / 协调机制): the text layer keeps the break,
   and only :func:`crawler.attachments.layout.join_wrapped_lines` makes the phrase searchable.
-  (A wrap over three lines cannot be joined: the middle line would hold at most six of the
-  phrase's eight characters, 12 columns, and the layout joins only lines of at least 80 % of a
-  typical width of 16 columns or more, i.e. 12.8 columns.)
+  Right after it, a note set in a narrow box eight characters wide (:class:`crawler.demo.pdf.TextBox`,
+  as text in a table cell or one column of a two-column layout) runs 政府信息公开属性源头认定机制
+  over three lines (…政府信息 / 公开属性源头认定 / 机制，…): each line is far short of the page's
+  measure, and only the box's own right edge, where its lines end alike, shows them to be wraps.
 
 **The move** (:func:`moved_report_pages`): the night after, the site reorganises its column and
 re-publishes the 2019 report under ``/qu/xxgk/ndbg/202409/t20240902_3919.htm``; the old page
@@ -26,14 +27,20 @@ with two URLs, and raise no removal alert.
 from __future__ import annotations
 
 from crawler.demo.content import Bureau, block_lines
-from crawler.demo.pdf import make_pdf
+from crawler.demo.pdf import TextBox, make_pdf
 from crawler.demo.site import (
     DemoPage,
     ExpectedReport,
-    _report_content as report_content,
-    _tjj_detail as trs_detail,
-    _utf8 as utf8,
     render_word,
+)
+from crawler.demo.site import (
+    _report_content as report_content,
+)
+from crawler.demo.site import (
+    _tjj_detail as trs_detail,
+)
+from crawler.demo.site import (
+    _utf8 as utf8,
 )
 
 QU = Bureau(
@@ -72,6 +79,10 @@ WRAPPED_PHRASE = "保密审查协调机制"
 _WRAP_LEAD = "本委健全信息发布审核流程，党政办公室会同保密工作机构共同建立政府信息公开"
 WRAPPED_PARAGRAPH = (_WRAP_LEAD + WRAPPED_PHRASE
                      + "，对拟公开的政府信息逐件审查，全年未发生因公开政府信息导致泄密的情况。")
+# A note in a narrow box: at eight characters a line the phrase runs over three lines,
+# 本委落实政府信息 / 公开属性源头认定 / 机制，拟公开信息 / 逐件审查。
+THREE_LINE_PHRASE = "政府信息公开属性源头认定机制"
+THREE_LINE_BOX = TextBox("本委落实" + THREE_LINE_PHRASE + "，拟公开信息逐件审查。", width=8)
 MOVED_TO = "/qu/xxgk/ndbg/202409/t20240902_3919.htm"
 
 
@@ -180,18 +191,18 @@ def build_qu(pages: dict[str, DemoPage], reports: list[ExpectedReport]) -> None:
         ))
 
 
-def pdf_paragraphs(blocks) -> list[str]:
-    """The PDF-only report's paragraphs: the report's, with :data:`WRAPPED_PARAGRAPH` after
-    （三）政府信息管理 in section 一."""
+def pdf_paragraphs(blocks) -> list[str | TextBox]:
+    """The PDF-only report's paragraphs: the report's, with :data:`WRAPPED_PARAGRAPH` and
+    :data:`THREE_LINE_BOX` after （三）政府信息管理 in section 一."""
     lines = block_lines(blocks)
     at = next(i for i, line in enumerate(lines) if line.startswith("（三）政府信息管理")) + 1
-    return lines[:at] + [WRAPPED_PARAGRAPH] + lines[at:]
+    return [*lines[:at], WRAPPED_PARAGRAPH, THREE_LINE_BOX, *lines[at:]]
 
 
 def moved_report_pages(pages: dict[str, DemoPage]) -> tuple[str, str, dict[str, DemoPage]]:
     """The move: (old path, new path, pages to serve from then on). The old path is to be
     removed (404); the new one serves the same report; the column's pages link the new one."""
-    year, pub, _hm, article_id, _extra = next(item for item in _QU_ITEMS if item[0] == MOVED_YEAR)
+    _year, pub, _hm, article_id, _extra = next(item for item in _QU_ITEMS if item[0] == MOVED_YEAR)
     old = _path(pub, article_id)
     changed = list_pages(moved=True)
     changed[MOVED_TO] = pages[old]

@@ -36,9 +36,8 @@ def is_attachment_url(href: str) -> bool:
         return True
     if parts.query:
         for key, value in parse_qsl(parts.query, keep_blank_values=False):
-            if key.lower() in _FILE_PARAMS:
-                if _extension(urlsplit(value).path) in ATTACHMENT_EXTENSIONS:
-                    return True
+            if key.lower() in _FILE_PARAMS and _extension(urlsplit(value).path) in ATTACHMENT_EXTENSIONS:
+                return True
     return False
 
 

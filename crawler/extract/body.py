@@ -161,10 +161,7 @@ def region_anchor(tree: etree._Element) -> etree._Element | None:
 
 
 def _in_head(el: etree._Element) -> bool:
-    for ancestor in el.iterancestors():
-        if ancestor.tag == "head":
-            return True
-    return False
+    return any(ancestor.tag == "head" for ancestor in el.iterancestors())
 
 
 def _text_of(el: etree._Element) -> str:
@@ -285,7 +282,7 @@ def densest_block(tree: etree._Element) -> etree._Element | None:
     """
     scores: dict[etree._Element, float] = {}
     # per owner element: (block, parent of block) or None when its text earns no credit
-    placement: dict[etree._Element, tuple | None] = {}
+    placement: dict[etree._Element, tuple[etree._Element, etree._Element | None] | None] = {}
     for text in _TEXT_NODES(tree):
         if len(text) < 2 or text.isspace():
             continue
@@ -297,10 +294,10 @@ def densest_block(tree: etree._Element) -> etree._Element | None:
             owner = owner.getparent()
             if owner is None:
                 continue
-        where = placement.get(owner, False)
-        if where is False:
-            where = _placement(owner)
-            placement[owner] = where
+        if owner in placement:
+            where = placement[owner]
+        else:
+            where = placement[owner] = _placement(owner)
         if where is None:
             continue
         for mark in _SENTENCE_PUNCT:
@@ -319,7 +316,7 @@ def densest_block(tree: etree._Element) -> etree._Element | None:
     return best
 
 
-def _placement(owner: etree._Element) -> tuple | None:
+def _placement(owner: etree._Element) -> tuple[etree._Element, etree._Element | None] | None:
     """(nearest block, its parent) for text owned by ``owner``; None if it earns no credit."""
     block = None
     current = owner

@@ -13,9 +13,13 @@ import codecs
 import re
 from dataclasses import dataclass
 
-__all__ = ["DecodedHtml", "decode_html", "normalize_encoding_name"]
+__all__ = ["DecodedHtml", "decode_html", "normalize_encoding_name", "undecodable_reason"]
 
 _META_SNIFF_BYTES = 4096
+# A page with more replacement characters than this share of its visible characters is not text
+# in any charset (random or binary bytes served as HTML); a few bad bytes in a real page are
+# far below it and keep the page.
+MAX_UNDECODABLE_SHARE = 0.05
 
 _GB_FAMILY = {
     "gb2312",
@@ -132,17 +136,15 @@ def _has_high_bytes(raw: bytes) -> bool:
 def _detected_encodings(raw: bytes) -> list[str]:
     """Guesses from bs4's detector (charset-normalizer/chardet when installed)."""
     guesses: list[str] = []
-    try:
-        from bs4.dammit import EncodingDetector
-    except ImportError:  # pragma: no cover - bs4 is a dependency
-        return guesses
+    from bs4.dammit import EncodingDetector
+
     try:
         detector = EncodingDetector(raw, is_html=True)
         for encoding in detector.encodings:
             normalized = normalize_encoding_name(encoding)
             if normalized and normalized not in guesses:
                 guesses.append(normalized)
-    except Exception:  # noqa: BLE001 - a detector failure must not lose the page
+    except Exception:
         pass
     return guesses
 
@@ -230,6 +232,17 @@ def decode_html(
         if best_count is None or count < best_count:
             best_text, best_encoding, best_count = text, encoding, count
     return DecodedHtml(_drop_bom(best_text), best_encoding, True)
+
+
+def undecodable_reason(decoded: DecodedHtml) -> str | None:
+    """Why a decoded page is not text at all (the recorded reason), or None when it is text."""
+    if not decoded.had_replacements:
+        return None
+    visible = sum(1 for ch in decoded.text if not ch.isspace())
+    share = decoded.text.count("\ufffd") / max(visible, 1)
+    if share <= MAX_UNDECODABLE_SHARE:
+        return None
+    return f"undecodable page: {share:.0%} of its characters are invalid in every charset tried"
 
 
 def _is_multibyte(encoding: str) -> bool:

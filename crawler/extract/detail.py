@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -26,9 +27,9 @@ from .tables import tables_from_element
 from .years import report_year_from_title
 
 __all__ = [
-    "DetailFields",
     "JSON_KEYS",
     "REQUIRED_FIELDS",
+    "DetailFields",
     "extract_detail",
     "extract_detail_from_bytes",
     "strip_site_suffix",

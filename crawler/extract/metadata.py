@@ -13,8 +13,8 @@ linearised once, so a page costs a fraction of a millisecond.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from lxml import etree
 
@@ -25,9 +25,9 @@ __all__ = [
     "FIELDS",
     "LABELS",
     "LabelledValue",
+    "head_meta",
     "labelled_candidates",
     "labelled_fields",
-    "head_meta",
     "normalize_label",
     "unlabelled_doc_no",
     "valid_publisher",
@@ -394,7 +394,7 @@ def _pairs_in_line(line: str) -> list[tuple[str, str, bool]]:
         end = matches[i + 1].start() if i + 1 < len(matches) else len(line)
         rest = line[match.end():end]
         # skip leading gaps, then stop at a hard separator or another "word：" label
-        stripped = rest[_LEADING_GAP_RE.match(rest).end():]
+        stripped = _LEADING_GAP_RE.sub("", rest, count=1)
         cut = _hard_cut(stripped)
         other = _OTHER_LABEL_RE.search(stripped, 0, cut)
         if other:

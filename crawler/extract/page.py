@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-__all__ = ["parse_html", "base_url_of", "empty_document"]
+__all__ = ["base_url_of", "empty_document", "parse_html"]
 
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # The text is handed to libxml2 as UTF-8 bytes: as fast as str input, and libxml2 then

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .dates import chinese_numeral_to_int, to_ascii_digits
+from storage.numerals import chinese_numeral_to_int
+
+from .dates import to_ascii_digits
 
 __all__ = ["report_year_from_title"]
 

@@ -9,22 +9,23 @@ SQLite archive).
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
-from storage.models import Base
-from storage.models_search import include_name
+from storage.models import Base, include_name
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _url() -> str:
-    from crawler.paths import database_url
+    from storage.paths import database_url
 
     return config.get_main_option("sqlalchemy.url") or database_url()
 
 
-def _configure(**kwargs: object) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only alter tables by copying them

@@ -20,7 +20,7 @@ from alerts.delivery import send_pending, with_idempotency_key
 from alerts.monitor import run_monitor
 from alerts.settings import AlertSettings, parse_alert_settings
 from crawler.config import parse_sites
-from storage.models_monitoring import AlertOutbox
+from storage.models import AlertOutbox
 from tests.alerts.conftest import DEPT, Report
 from tests.crawler.harness import run_nianbao
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from alerts.coverage import coverage_grid
 from alerts.monitor import run_monitor
 from crawler.items import PageFailureItem
-from storage.models_monitoring import Alert
+from storage.models import Alert
 from tests.alerts.conftest import DEPT, Report, listing
 
 

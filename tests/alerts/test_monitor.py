@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from alerts.monitor import diff_summary, run_monitor
+from alerts.monitor import run_monitor
 from crawler.items import PageFailureItem
-from storage.models_monitoring import Alert, AlertOutbox
+from storage.models import Alert, AlertOutbox
 from tests.alerts.conftest import DEPT, Report
 
 HISTORY = [Report(2021, "2022-01-20"), Report(2022, "2023-01-18")]
@@ -109,7 +109,10 @@ def test_jump_in_reports_without_metadata_is_broken(sessions, recorder):
     assert "without metadata jumped from 0% to 100%" in result.health["tjj"].reason
 
 
-def test_changed_report_gets_one_notice_with_a_diff_summary(sessions, recorder):
+def test_changed_report_gets_one_notice_with_a_diff_summary(sessions, recorder, monkeypatch):
+    """A bureau inserts a correction into its published report: one notice that counts the
+    changed places, shows the inserted text in context and links the web app's diff page."""
+    monkeypatch.setenv("NIANBAO_PUBLIC_URL", "https://nianbao.example.org/")
     recorder.crawl(DEPT, HISTORY)
     _monitor(sessions, "2023-12-01")
     changed = Report(2022, "2023-01-18", body="2022年度报告正文。\n更正：第二行。")
@@ -118,7 +121,9 @@ def test_changed_report_gets_one_notice_with_a_diff_summary(sessions, recorder):
     assert [e for e, _, _ in queued] == ["notice"]
     with sessions() as session:
         alert = session.scalars(select(Alert).where(Alert.kind == "report_changed")).one()
-    assert "version 2" in alert.message and "+1 / -1 line(s)" in alert.message and "更正：第二行。" in alert.message
+    assert "version 2" in alert.message and "1 changed place(s)" in alert.message
+    assert "1. 2022年度报告正文。 【→更正：】第二行。" in alert.message.splitlines()
+    assert f"https://nianbao.example.org/reports/{alert.document_id}/diff?old=1&new=2" in alert.message
     assert _monitor(sessions, "2023-12-20") == []
 
 
@@ -130,12 +135,6 @@ def test_removed_report_needs_two_clean_crawls_without_it(sessions, recorder):
     assert [(e, k.split(":")[0]) for e, k, _ in _monitor(sessions, "2023-12-02")] == [("opened", "report_removed")]
     recorder.crawl(DEPT, HISTORY)
     assert [(e, k.split(":")[0]) for e, k, _ in _monitor(sessions, "2023-12-03")] == [("resolved", "report_removed")]
-
-
-def test_diff_summary_counts_and_shows_changed_lines():
-    summary = diff_summary("a\nb\nc", "a\nB\nc\nd")
-    assert summary.startswith("+2 / -1 line(s):")
-    assert "- b" in summary and "+ B" in summary
 
 
 def test_repeat_interval_is_configurable(sessions, recorder):

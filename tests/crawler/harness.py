@@ -45,7 +45,9 @@ def demo(tmp_path: Path) -> Iterator[RunningDemo]:
         yield RunningDemo(site=site, server=server, sites_file=sites_file)
 
 
-def run_nianbao(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_nianbao(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the ``nianbao`` CLI in a child process and capture its output."""
     full_env = {**os.environ, "NIANBAO_DATA_DIR": str(cwd / "nianbao-data"), **(env or {})}
     full_env.pop("NIANBAO_DATABASE_URL", None)

@@ -13,13 +13,11 @@ from crawler.attachments import attachment_path
 from crawler.demo.content import Block, block_lines, make_table3_numbers, table3
 from crawler.demo.docx import make_docx
 from crawler.demo.pdf import make_pdf
-from crawler.extract.sections import sections_json
 from crawler.demo.server import DemoServer
 from crawler.demo.site import DemoPage, DemoSite
 from storage.db import open_archive
-from storage.models import Document, Version
-from storage.models_extraction import Attachment, AttachmentLink
-
+from storage.models import Attachment, AttachmentLink, Document, Version
+from storage.sectioning import sections_json
 from tests.crawler.attachments.fixtures import (
     make_blank_pdf,
     make_ofd,

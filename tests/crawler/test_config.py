@@ -53,9 +53,15 @@ def test_valid_file_with_defaults_and_overrides(tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (('family = "trs"', 'family = "wordpress"', 1), "site 'putian-tjj': family must be one of trs, hanweb, gkmlpt, generic (got 'wordpress')"),
+        (
+            ('family = "trs"', 'family = "wordpress"', 1),
+            "site 'putian-tjj': family must be one of trs, hanweb, gkmlpt, generic (got 'wordpress')",
+        ),
         (('level = "department"', 'level = "ministry"', 1), "site 'putian-tjj': level must be one of"),
-        (('list_urls = ["https://www.putian', 'list_urls = ["ftp://www.putian', 1), "site 'putian-tjj': list_urls: not an http(s) URL"),
+        (
+            ('list_urls = ["https://www.putian', 'list_urls = ["ftp://www.putian', 1),
+            "site 'putian-tjj': list_urls: not an http(s) URL",
+        ),
         (("first_report_year = 2008", "first_report_year = 1850", 1), "site 'putian-tjj': first_report_year must be a year"),
         (('deadline = "01-31"', 'deadline = "31/01"', 1), "site 'putian-tjj': deadline must be 'MM-DD'"),
         (('body = "div.TRS_Editor"', 'body = "div[["', 1), "site 'putian-tjj': selectors.body is not a valid CSS selector"),

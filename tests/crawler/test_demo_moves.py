@@ -15,9 +15,7 @@ from sqlalchemy import select
 
 from crawler.demo.site_qu import QU_KEY, moved_report_pages
 from storage.db import open_archive
-from storage.models import Document, SiteCrawl, Version
-from storage.models_identity import DocumentUrl
-from storage.models_monitoring import Alert
+from storage.models import Alert, Document, DocumentUrl, SiteCrawl, Version
 from tests.crawler.harness import FAST_CRAWL, RunningDemo, demo, run_nianbao  # noqa: F401
 
 

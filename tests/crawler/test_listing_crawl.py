@@ -28,7 +28,9 @@ HTML = "text/html; charset=utf-8"
 REPORT_2024 = COLUMN + "202503/t20250310_97791.htm"
 REPORT_2011 = COLUMN + "201204/t20120420_80678.htm"
 # The static list's items, between the "showStatic" block's start and the dynamic template.
-_STATIC_ITEMS = re.compile(r'(ms-visible="showStatic">)(.*?)(</div>\s*<div class="rules_tabs_01[^"]*" ms-visible="!showStatic")', re.S)
+_STATIC_ITEMS = re.compile(
+    r'(ms-visible="showStatic">)(.*?)(</div>\s*<div class="rules_tabs_01[^"]*" ms-visible="!showStatic")', re.S
+)
 
 
 def _item(path: str, title: str, date: str) -> str:
@@ -127,7 +129,7 @@ def test_real_column_page_two_answering_404_leaves_the_old_years_unknown(corpus_
         ]
         # Every listed report that answered 404 is recorded with the year its title names.
         years = sorted(e.report_year for e in session.scalars(select(CrawlError).where(CrawlError.page_kind == "report")))
-        assert years == list(range(2016, 2024)) + [2025]
+        assert years == [*range(2016, 2024), 2025]
 
     assert not [year for year, cell in cells.items() if cell["status"] == "missing"]
     assert cells[2024]["status"] == "on_time"

@@ -86,7 +86,7 @@ def test_connect_time_refusals_are_reported_with_their_reason(registry):
     reason = "refused: evil.example resolves to 127.0.0.1, a loopback address (not a configured origin of this site)"
     guard._remember_refusal("evil.example", 6379, reason)
     for error in (CannotResolveHostError("no results"), DNSLookupError("no results")):
-        with pytest.raises(guard.RefusedRequest, match="evil.example resolves to 127.0.0.1"):
+        with pytest.raises(guard.RefusedRequest, match=r"evil.example resolves to 127.0.0.1"):
             middleware.process_exception(request, error)
     # a name that simply does not resolve stays a DNS failure
     assert middleware.process_exception(Request("http://nowhere.invalid/"), CannotResolveHostError("x")) is None

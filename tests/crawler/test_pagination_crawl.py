@@ -78,7 +78,7 @@ def test_probing_stops_at_a_page_that_repeats_the_first(tmp_path, database_url):
              "/ndbg/index_2.html": DemoPage(_list([2023, 2022], "/r/"), HTML),
              "/ndbg/index_3.html": DemoPage(_list([2023, 2022], "/r/"), HTML)}
     pages.update({f"/r/{y}.htm": DemoPage(_report(y), HTML) for y in range(2021, 2024)})
-    years, crawl, errors, counts = _crawl(tmp_path, database_url, pages, "trs", "/ndbg/index.html")
+    years, crawl, _errors, counts = _crawl(tmp_path, database_url, pages, "trs", "/ndbg/index.html")
     assert years == [2021, 2022, 2023]
     assert "/ndbg/index_3.html" not in counts
     assert (crawl.listing_complete, crawl.list_pages_expected, crawl.list_pages_fetched) == (True, 2, 2)

@@ -31,8 +31,7 @@ from crawler.demo.bulk import build_bulk_site, bulk_sites_toml
 from crawler.demo.server import DemoServer
 from crawler.stopping import interrupt_message
 from storage.db import open_archive
-from storage.models import COUNTERS, CrawlError, CrawlRun, Document, SiteCrawl, Version
-from storage.models_monitoring import Alert, CrawlHealth, CrawlLease
+from storage.models import COUNTERS, Alert, CrawlError, CrawlHealth, CrawlRun, Document, SiteCrawl, Version
 from tests.crawler.capture.conftest import check_captures_point_at_evidence, query
 
 BUREAUS = 6
@@ -558,7 +557,7 @@ def redirect_server() -> Iterator[str]:
     site = _RedirectSite()
 
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def do_GET(self) -> None:

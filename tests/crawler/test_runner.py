@@ -153,7 +153,10 @@ def test_two_crawls_of_different_sites_at_once_neither_deadlock_nor_duplicate(de
         [sys.executable, "-m", "crawler", "--db", database_url, "--sites", str(demo.sites_file), "crawl", "-q", *FAST_CRAWL, key]
         for key in ("demo-tjj", "demo-xian")
     ]
-    processes = [subprocess.Popen(c, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in commands]
+    processes = [
+        subprocess.Popen(c, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
     outputs = [p.communicate(timeout=180) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
     sessions = open_archive(database_url)

@@ -32,7 +32,10 @@ def shared(tmp_path):
 def start_worker(demo, database_url, redis_url, cwd, *extra):
     env = {**os.environ, "NIANBAO_DATA_DIR": str(cwd / "nianbao-data")}
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler", "--db", database_url, "--sites", str(demo.sites_file), "worker", "--redis", redis_url, *FAST_CRAWL, *extra],
+        [
+            sys.executable, "-m", "crawler", "--db", database_url, "--sites", str(demo.sites_file),
+            "worker", "--redis", redis_url, *FAST_CRAWL, *extra,
+        ],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -42,7 +45,10 @@ def start_worker(demo, database_url, redis_url, cwd, *extra):
 
 
 def enqueue(demo, database_url, redis_url, cwd, night):
-    result = run_nianbao("--db", database_url, "--sites", str(demo.sites_file), "crawl", "--distributed", "--redis", redis_url, "--night", night, cwd=cwd)
+    result = run_nianbao(
+        "--db", database_url, "--sites", str(demo.sites_file),
+        "crawl", "--distributed", "--redis", redis_url, "--night", night, cwd=cwd,
+    )
     assert result.returncode == 0, result.stderr
     assert f"enqueued for night {night}" in result.stdout
 
@@ -80,7 +86,9 @@ def test_two_workers_fetch_every_page_once_and_store_every_report_once(demo, tmp
 def test_a_killed_worker_is_made_good_by_the_next_night_without_duplicates(demo, tmp_path, shared):
     database_url, redis_url = shared
     enqueue(demo, database_url, redis_url, tmp_path, "2026-01-01")
-    victim = start_worker(demo, database_url, redis_url, tmp_path, "-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+    victim = start_worker(
+        demo, database_url, redis_url, tmp_path, "-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(archived(database_url)[0]) < 3:
         time.sleep(0.2)

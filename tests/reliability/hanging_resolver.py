@@ -24,8 +24,8 @@ class _HangingLookup:
         self.fallback = fallback
         self.pending: list[Any] = []  # kept alive: the lookup is never answered
 
-    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0,  # noqa: N802,N803
-                        addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:  # noqa: N803
+    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0,
+                        addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:
         if hostName.lower().rstrip(".") not in HANGING:
             return self.fallback.resolveHostName(receiver, hostName, portNumber, addressTypes,
                                                  transportSemantics)

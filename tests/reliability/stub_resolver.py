@@ -47,8 +47,8 @@ class _StubLookup:
     def __init__(self, fallback: Any) -> None:
         self.fallback = fallback
 
-    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0,  # noqa: N802,N803
-                        addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:  # noqa: N803
+    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0,
+                        addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:
         address = NAMES.get(hostName.lower().rstrip("."))
         if address is None:
             return self.fallback.resolveHostName(receiver, hostName, portNumber, addressTypes,

@@ -23,13 +23,12 @@ import pytest
 from sqlalchemy import select, update
 
 from alerts.delivery import send_pending
-from alerts.outbox import Finding, raise_alert
 from alerts.settings import AlertSettings
 from crawler.config import SiteConfig
 from storage import sync_site
 from storage.db import open_archive
-from storage.models import Site
-from storage.models_monitoring import AlertOutbox
+from storage.models import AlertOutbox, Site
+from storage.outbox import Finding, raise_alert
 
 MESSAGES = 40
 SITE = SiteConfig(key="tjj", name="示例市统计局", region="福建省示例市", level="department", family="trs",
@@ -134,7 +133,7 @@ def test_two_alerts_send_processes_at_once_deliver_each_message_once(tmp_path, d
     senders = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
     outputs = [sender.communicate(timeout=120) for sender in senders]
-    for sender, (out, err) in zip(senders, outputs, strict=True):
+    for sender, (_out, err) in zip(senders, outputs, strict=True):
         assert sender.returncode == 0, err
     _assert_each_delivered_once(database_url, receiver)
     sent = [int(out.split(" sent", 1)[0]) for out, _ in outputs]

@@ -145,5 +145,5 @@ def test_the_guard_is_wired_into_every_crawl():
     middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
     priority = middlewares["crawler.middlewares.OutgoingRequestGuard"]
     # after DefaultHeadersMiddleware (400) puts headers on; its errors seen before RetryMiddleware (550)
-    assert 400 < priority and priority > 550
+    assert priority > 400 and priority > 550
     assert priority < middlewares["crawler.capture.middleware.CaptureMiddleware"]  # before replays

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from crawler.demo.docx import make_docx
 from storage.db import open_archive
-from storage.models_extraction import Attachment, AttachmentLink
+from storage.models import Attachment, AttachmentLink
 from tests.crawler.harness import run_nianbao
 from tests.reliability.conftest import HostileSite, list_page, report_page, send, sites_toml
 from web.app import create_app

@@ -39,8 +39,8 @@ class ScriptedLookup:
         self.script = script
         self.calls: list[tuple[str, int]] = []
 
-    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0,  # noqa: N802,N803
-                        addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:  # noqa: N803
+    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0,
+                        addressTypes: Any = None, transportSemantics: str = "TCP") -> Any:
         self.calls.append((hostName, portNumber))
         answers = self.script[hostName]
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
@@ -63,13 +63,13 @@ class Receiver:
         self.addresses: list[str] = []
         self.began = self.completed = False
 
-    def resolutionBegan(self, resolution: Any) -> None:  # noqa: N802
+    def resolutionBegan(self, resolution: Any) -> None:
         self.began = True
 
-    def addressResolved(self, address: Any) -> None:  # noqa: N802
+    def addressResolved(self, address: Any) -> None:
         self.addresses.append(address.host)
 
-    def resolutionComplete(self) -> None:  # noqa: N802
+    def resolutionComplete(self) -> None:
         self.completed = True
 
 
@@ -176,13 +176,13 @@ def _report(title: str, links: str) -> bytes:
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head><body>'
         f'<h1 class="title">{title}</h1><div class="TRS_Editor"><p>{PROSE}</p>{links}</div></body></html>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def _bureau(server: RouteServer, name: str, links: str) -> None:
     title = f"{name}2022年政府信息公开工作年度报告"
     server.routes["/nb/index.html"] = Route(
-        f'<html><body><ul><li><a href="2022.html">{title}</a></li></ul></body></html>'.encode("utf-8"))
+        f'<html><body><ul><li><a href="2022.html">{title}</a></li></ul></body></html>'.encode())
     server.routes["/nb/2022.html"] = Route(_report(title, links))
 
 

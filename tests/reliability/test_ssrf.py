@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from crawler.demo.pdf import make_pdf
 from storage.db import open_archive
-from storage.models import CrawlError, Document
-from storage.models_extraction import Attachment, AttachmentLink
+from storage.models import Attachment, AttachmentLink, CrawlError, Document
 from tests.crawler.harness import FAST_CRAWL, run_nianbao
 from tests.reliability.servers import RecordingServer, Route, RouteServer
 from web.app import create_app
@@ -35,7 +34,7 @@ def _page(title: str, body: str, head: str = "") -> bytes:
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8">{head}<title>{title}</title></head>'
         f'<body><h1 class="title">{title}</h1><div class="TRS_Editor">{body}</div></body></html>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def _title(year: int) -> str:

@@ -20,10 +20,9 @@ from sqlalchemy import inspect, select, text
 
 from crawler.demo.docx import make_docx
 from storage.db import open_archive
-from storage.models import CrawlError, Document
-from storage.models_extraction import AttachmentLink
-from tests.reliability.conftest import REPORT_TITLE, HostileSite, report_page, send
+from storage.models import AttachmentLink, CrawlError, Document
 from tests.crawler.harness import run_nianbao
+from tests.reliability.conftest import REPORT_TITLE, HostileSite, report_page, send
 
 SECRET = "H9-SECRET-MARKER-7f3a"
 LAUGHS = '<!ENTITY lol "lol">' + "".join(

@@ -13,9 +13,9 @@ from twisted.internet.error import TimeoutError
 from twisted.python.failure import Failure
 
 from crawler.config import DEFAULT_REPORT_LINK_PATTERN, SiteConfig
-from crawler.extract.sections import sections_json
 from crawler.items import PageFailureItem, ReportItem
 from spiders.annual_reports import AnnualReportSpider, is_report_title
+from storage.sectioning import sections_json
 
 SITE = SiteConfig(
     key="demo-tjj",
@@ -52,7 +52,8 @@ def make_spider(site: SiteConfig = SITE) -> AnnualReportSpider:
 
 def response(url: str, body: str, meta: dict | None = None, encoding: str = "utf-8") -> HtmlResponse:
     request = Request(url, meta=meta or {})
-    return HtmlResponse(url=url, body=body.encode(encoding), request=request, headers={"Content-Type": f"text/html; charset={encoding}"})
+    headers = {"Content-Type": f"text/html; charset={encoding}"}
+    return HtmlResponse(url=url, body=body.encode(encoding), request=request, headers=headers)
 
 
 @pytest.mark.parametrize(
@@ -103,7 +104,7 @@ def test_report_page_yields_one_item_with_extracted_fields():
     assert item.attachments == ["http://tjj.example.gov.cn/zfxxgknb/202401/P020240115123.pdf"]
     assert item.list_title == "列表标题2023年年度报告"
     assert item.encoding and item.fetched_at is not None
-    # the body's sections, as offsets into the body text (crawler.extract.sections)
+    # the body's sections, as offsets into the body text (storage.sectioning)
     assert item.sections == sections_json(item.body_text)
     assert [(s["key"], s["heading"], s.get("topic")) for s in item.sections] == [("part1", "一、总体情况", "overview")]
 

@@ -29,7 +29,6 @@ from storage import (
     record_report,
     run_errors,
     run_summary,
-    search_documents,
     start_run,
     sync_site,
 )
@@ -545,78 +544,6 @@ def test_list_and_get_documents(archive: Sessions, new_run, make_item: MakeItem,
     assert {d.site.key for d in everything} == {s.key for s in sites}
     with pytest.raises(ValueError), archive() as session:
         list_documents(session, limit=0)
-
-
-def _search(archive: Sessions, query: str, limit: int = 20) -> list[str]:
-    with archive() as session:
-        return [document.url for document, _ in search_documents(session, query, limit=limit)]
-
-
-@pytest.fixture
-def searchable(archive: Sessions, new_run, make_item: MakeItem) -> None:
-    run_id = new_run()
-    bodies = {
-        "https://a/percent.htm": ("2024-01-03", "办结率100%，依申请公开"),
-        "https://a/underscore.htm": ("2024-01-02", "文件名 report_2023.pdf"),
-        "https://a/plain.htm": ("2024-01-04", "本年度主动公开信息1000条，依申请公开10件"),
-        "https://a/quote.htm": ("2024-01-01", "他说：\"it's 'quoted'\" 以及 a/b 路径 x' OR '1'='1"),
-        "https://a/old.htm": (None, "报告正文"),
-    }
-    for url, (pub_date, body) in bodies.items():
-        _record(
-            # distinct reports: each its own 索引号 (storage.identity would join equal ones)
-            archive, run_id, make_item(url=url, pub_date=pub_date, body_text=body, title="年度报告", index_no=url)
-        )
-
-
-def test_search_finds_substrings_newest_first(archive: Sessions, searchable) -> None:
-    assert _search(archive, "依申请公开") == ["https://a/plain.htm", "https://a/percent.htm"]
-    assert _search(archive, "年度报告") == [  # the title matches everything; undated last
-        "https://a/plain.htm",
-        "https://a/percent.htm",
-        "https://a/underscore.htm",
-        "https://a/quote.htm",
-        "https://a/old.htm",
-    ]
-    assert _search(archive, "年度报告", limit=1) == ["https://a/plain.htm"]
-    assert _search(archive, "REPORT_2023") == [
-        "https://a/underscore.htm"
-    ]  # case-insensitive for Latin
-    assert _search(archive, "  ") == []
-
-
-def test_search_escapes_like_wildcards(archive: Sessions, searchable) -> None:
-    assert _search(archive, "%") == ["https://a/percent.htm"]
-    assert _search(archive, "100%") == ["https://a/percent.htm"]
-    assert _search(archive, "_") == ["https://a/underscore.htm"]
-    assert _search(archive, "t_2") == ["https://a/underscore.htm"]
-    assert _search(archive, "0_0") == []  # would match "1000" if _ were a wildcard
-    assert _search(archive, "1%0") == []
-    assert _search(archive, "a/b") == ["https://a/quote.htm"]  # the escape character itself
-    assert _search(archive, "/") == ["https://a/quote.htm"]
-
-
-def test_search_treats_quotes_and_sql_as_data(archive: Sessions, searchable) -> None:
-    assert _search(archive, "it's 'quoted'") == ["https://a/quote.htm"]
-    assert _search(archive, "\"it's") == ["https://a/quote.htm"]
-    assert _search(archive, "x' OR '1'='1") == ["https://a/quote.htm"]
-    assert _search(archive, "' OR 1=1 --") == []
-    assert _search(archive, "'; DROP TABLE documents; --") == []
-    assert _search(archive, "\\") == []
-    assert _counts(archive) == (5, 5)
-
-
-def test_search_looks_at_the_latest_version_only(
-    archive: Sessions, new_run, make_item: MakeItem
-) -> None:
-    run_id = new_run()
-    _record(archive, run_id, make_item(body_text="旧的说法：信息公开"))
-    _record(archive, run_id, make_item(body_text="新的说法：政务公开"))
-    assert _search(archive, "旧的说法") == []
-    with archive() as session:
-        [(document, version)] = search_documents(session, "新的说法")
-    assert version.id == document.latest_version_id and version.number == 2
-    assert document.site.key == make_item().site_key
 
 
 def test_version_counts_counts_per_document_in_one_query(archive, sites, new_run, make_item) -> None:

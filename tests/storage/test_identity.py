@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.coverage import site_coverage
 from alerts.monitor import run_monitor
 from crawler.items import ReportItem
+from crawler.stats import table3_rows
 from storage import RecordOutcome, create_archive_engine, migrate, record_report, start_run, sync_site
 from storage.attachments import link_attachment, record_attachment
 from storage.identity import (
@@ -25,13 +26,8 @@ from storage.identity import (
     substantial_body,
     urls_of,
 )
-from storage.models import Document, Site, Version
-from storage.models_extraction import AttachmentLink
-from storage.models_identity import DocumentUrl
-from storage.models_monitoring import Alert
-from storage.models_search import FTS_TABLE, SearchEntry
+from storage.models import FTS_TABLE, Alert, AttachmentLink, Document, DocumentUrl, SearchEntry, Site, Version
 from storage.search import reindex_missing, search
-from storage.stats import table3_rows
 from tests.alerts.conftest import DEPT, Archive, Report
 from tests.storage.conftest import SITE_A
 
@@ -351,7 +347,7 @@ def test_an_open_removal_resolves_when_the_report_is_found_at_its_new_url(archiv
     assert ("opened", "report_removed") in _monitor(archive, "2023-12-02")
     recorder.crawl(DEPT, [older, Report(2022, "2023-01-18", url=MOVED_TO)])
     assert ("resolved", "report_removed") in _monitor(archive, "2023-12-03")
-    [(state, document_id)] = _removed_alerts(archive)
+    [(state, _document_id)] = _removed_alerts(archive)
     assert state == "resolved" and len(_documents(archive)) == 2
 
 

@@ -16,8 +16,7 @@ from sqlalchemy import Engine, inspect, select, text
 from crawler.errors import StorageError
 from storage import create_archive_engine, downgrade, migrate, open_archive
 from storage.db import current_revision, head_revision
-from storage.models import Base, Site
-from storage.models_search import include_name, is_fts_table
+from storage.models import Base, Site, include_name, is_fts_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE_TABLES = {"sites", "documents", "versions", "crawl_runs", "site_crawls", "crawl_errors"}

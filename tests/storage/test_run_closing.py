@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from alerts.health import assess_pending, site_health
-from crawler import leases
+from storage import leases
 from storage.archive import abandon_stale_runs, finish_run, finish_site_crawl, get_run
-from storage.models import SiteCrawl
-from storage.models_monitoring import CrawlHealth, CrawlLease
+from storage.models import CrawlHealth, CrawlLease, SiteCrawl
 
 NOW = datetime(2026, 3, 1, 2, tzinfo=UTC)
 HOST = socket.gethostname()
@@ -79,7 +78,7 @@ def test_only_runs_whose_every_lease_is_dead_are_abandoned(archive, new_run, sit
         finish_site_crawl(session, dead_run, a.key, pages=4, finish_reason="finished", failed=False)
         for key, holder, acquired in (
             (a.key, f"{HOST}:{DEAD_PID}:x", NOW),
-            (b.key, f"elsewhere:1:y", NOW - timedelta(hours=7)),
+            (b.key, "elsewhere:1:y", NOW - timedelta(hours=7)),
         ):
             run_id = dead_run if key == a.key else expired_run
             assert leases.acquire(session, key, holder, now=acquired) is not None

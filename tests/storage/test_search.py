@@ -15,9 +15,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage.search as search_module
+import storage.search.postgres as search_postgres
 from storage import open_archive, record_report
-from storage.models import Document, Site, Version, utcnow
-from storage.models_search import SIGNATURE_BITS, SearchEntry
+from storage.models import SIGNATURE_BITS, Document, SearchEntry, Site, Version, utcnow
 from storage.search import (
     BulkRow,
     Phrase,
@@ -50,7 +50,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
     url = service_url(POSTGRES_URL_ENV, "PostgreSQL")
     reset_postgres(url)
     share = _FORCED_SHARE[request.param]
-    monkeypatch.setattr(search_module, "_estimated_share", lambda session, phrases: share)
+    monkeypatch.setattr(search_postgres, "_estimated_share", lambda session, phrases: share)
     return url
 
 # --- pure functions ---------------------------------------------------------------------------
@@ -123,7 +123,9 @@ BODIES = {
 
 
 @pytest.fixture
-def indexed(archive: sessionmaker[Session], sites: Any, new_run: Callable[..., int], make_item: Callable[..., Any]) -> sessionmaker[Session]:
+def indexed(
+    archive: sessionmaker[Session], sites: Any, new_run: Callable[..., int], make_item: Callable[..., Any]
+) -> sessionmaker[Session]:
     run_id = new_run()
     with archive() as session, session.begin():
         for key, body in BODIES.items():
@@ -141,7 +143,10 @@ def indexed(archive: sessionmaker[Session], sites: Any, new_run: Callable[..., i
         record_report(
             session,
             run_id,
-            make_item(site_key=SITE_B.key, url="https://www.pingtan.gov.cn/nb/x.htm", title="平潭2023年报", publisher="平潭综合实验区管委会", body_text="行政复议和行政诉讼情况。", report_year=2023, pub_date="2024-03-01"),
+            make_item(
+                site_key=SITE_B.key, url="https://www.pingtan.gov.cn/nb/x.htm", title="平潭2023年报",
+                publisher="平潭综合实验区管委会", body_text="行政复议和行政诉讼情况。", report_year=2023, pub_date="2024-03-01",
+            ),
         )
     return archive
 
@@ -195,7 +200,8 @@ def test_filters(indexed):
 def test_only_the_latest_version_unless_history_is_asked_for(indexed, new_run, make_item):
     run_id = new_run()
     with indexed() as session, session.begin():
-        record_report(session, run_id, make_item(url="https://www.putian.gov.cn/nb/a.htm", body_text="改过的正文，不再提及那件事。"))
+        edited = make_item(url="https://www.putian.gov.cn/nb/a.htm", body_text="改过的正文，不再提及那件事。")
+        record_report(session, run_id, edited)
     with indexed() as session:
         assert search(session, "政府信息公开条例").hits == []
         history = search(session, "政府信息公开条例", all_versions=True).hits
@@ -261,7 +267,9 @@ def test_attachment_text_is_indexed_when_linked(indexed):
     from tests.storage.conftest import SITE_A
 
     with indexed() as session, session.begin():
-        attachment = record_attachment(session, sha256="a" * 64, size=10, media_type="application/pdf", text="附件写明了独特的统计口径说明。")
+        attachment = record_attachment(
+            session, sha256="a" * 64, size=10, media_type="application/pdf", text="附件写明了独特的统计口径说明。"
+        )
         link_attachment(session, site_key=SITE_A.key, report_url="https://www.putian.gov.cn/nb/b.htm",
                         url="https://www.putian.gov.cn/nb/P1.pdf", link_text="附件", attachment_id=attachment.id)
         # linking again changes nothing
@@ -340,9 +348,9 @@ def larger_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("ANALYZE search_entries"))
         session.commit()
-    search_module._element_stats.clear()
+    search_postgres._element_stats.clear()
     yield sessions, texts
-    search_module._element_stats.clear()
+    search_postgres._element_stats.clear()
     sessions.kw["bind"].dispose()
 
 
@@ -350,12 +358,12 @@ def larger_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 def test_planner_statistics_pick_the_strategy(larger_archive):
     sessions, _ = larger_archive
     with sessions() as session:
-        common = search_module._estimated_share(session, query_phrases("政策解读"))
+        common = search_postgres._estimated_share(session, query_phrases("政策解读"))
         assert common is not None and common > 0.5
-        rare = search_module._estimated_share(session, query_phrases("信息处理费"))
+        rare = search_postgres._estimated_share(session, query_phrases("信息处理费"))
         assert rare is None or rare < 0.1
         # a word the statistics never saw: rarer than any common lexeme, the GIN index's case
-        assert search_module._estimated_share(session, query_phrases("从未出现")) is None
+        assert search_postgres._estimated_share(session, query_phrases("从未出现")) is None
 
 
 @pytest.mark.parametrize(
@@ -382,7 +390,7 @@ def test_both_strategies_find_exactly_the_newest_matches(larger_archive, monkeyp
     sessions, texts = larger_archive
     if strategy != "auto":
         share = 1.0 if strategy == "walk" else None
-        monkeypatch.setattr(search_module, "_estimated_share", lambda session, phrases: share)
+        monkeypatch.setattr(search_postgres, "_estimated_share", lambda session, phrases: share)
     filters = filters or SearchFilters()
 
     def wanted(n: int) -> bool:

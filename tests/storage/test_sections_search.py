@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-import storage.search as search_module
-from crawler.extract.sections import sections_json
+import storage.search.postgres as search_postgres
 from storage import open_archive, record_report, start_run, sync_site
 from storage.db import current_revision, downgrade, head_revision, migrate
 from storage.models import Document, Version
 from storage.search import SearchFilters, search
+from storage.sectioning import sections_json
 from storage.sections import parse_section_filter
 from tests.conftest import POSTGRES_URL_ENV, reset_postgres, service_url
 from tests.storage.conftest import SITE_A
@@ -31,7 +31,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
     url = service_url(POSTGRES_URL_ENV, "PostgreSQL")
     reset_postgres(url)
     share = _FORCED_SHARE[request.param]
-    monkeypatch.setattr(search_module, "_estimated_share", lambda session, phrases: share)
+    monkeypatch.setattr(search_postgres, "_estimated_share", lambda session, phrases: share)
     return url
 
 
@@ -97,9 +97,12 @@ def test_record_report_stores_the_sections_it_is_given(archive, sectioned):
     """The crawl's extraction splits the text; storage keeps what it is given per version
     (None for a version whose text was never split)."""
     with archive() as session:
-        stored = dict(session.execute(select(Document.id, Version.sections).join(Version, Version.id == Document.latest_version_id)).all())
+        latest = select(Document.id, Version.sections).join(Version, Version.id == Document.latest_version_id)
+        stored = dict(session.execute(latest).all())
     assert stored[sectioned["problems"]] == sections_json(REPORTS["problems"][0])
-    assert [s["key"] for s in stored[sectioned["problems"]]] == ["overview", "proactive", "requests", "review", "problems", "other"]
+    assert [s["key"] for s in stored[sectioned["problems"]]] == [
+        "overview", "proactive", "requests", "review", "problems", "other",
+    ]
     assert [s.get("topic") for s in stored[sectioned["pre2019"]]][5] == "problems"
     assert stored[sectioned["unsplit"]] is None
 
@@ -118,7 +121,8 @@ def test_a_phrase_counts_only_inside_the_asked_for_section(archive, sectioned):
     for sort in ("date", "date_asc"):
         assert _found(archive, sectioned, "人员不足", filters=SearchFilters(section="问题"), sort=sort) == ["pre2019", "problems"]
     # other filters still apply
-    assert _found(archive, sectioned, "人员不足", filters=SearchFilters(section="问题", year_from=2019, year_to=2030)) == ["problems"]
+    since_2019 = SearchFilters(section="问题", year_from=2019, year_to=2030)
+    assert _found(archive, sectioned, "人员不足", filters=since_2019) == ["problems"]
 
 
 def test_every_word_must_be_in_the_same_section(archive, sectioned):

@@ -25,8 +25,13 @@ def fill(Session, make_item):
         run_id = archive_api.start_run(session, [SITE_A.key, SITE_B.key]).id
     with Session() as session, session.begin():
         archive_api.record_report(session, run_id, make_item())
-        archive_api.record_report(session, run_id, make_item(url="https://www.putian.gov.cn/zwgk/zfxxgknb/t2.htm", title="莆田市统计局2022年政府信息公开工作年度报告", index_no="003519001/2023-00007", report_year=2022))
-        archive_api.record_failure(session, run_id, PageFailureItem(site_key=SITE_A.key, url="https://www.putian.gov.cn/gone.htm", reason="HTTP 404", http_status=404))
+        archive_api.record_report(session, run_id, make_item(
+            url="https://www.putian.gov.cn/zwgk/zfxxgknb/t2.htm", title="莆田市统计局2022年政府信息公开工作年度报告",
+            index_no="003519001/2023-00007", report_year=2022,
+        ))
+        archive_api.record_failure(session, run_id, PageFailureItem(
+            site_key=SITE_A.key, url="https://www.putian.gov.cn/gone.htm", reason="HTTP 404", http_status=404,
+        ))
         archive_api.finish_site_crawl(session, run_id, SITE_A.key, pages=3, finish_reason="finished", failed=False)
         archive_api.finish_run(session, run_id)
         second = archive_api.start_run(session, [SITE_A.key]).id
@@ -59,7 +64,9 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, postgres_url, mak
         # Sequences moved past the copied ids: new rows get fresh ids.
         with Target() as session, session.begin():
             run_id = archive_api.start_run(session, [SITE_B.key]).id
-            archive_api.record_report(session, run_id, make_item(url="https://www.putian.gov.cn/zwgk/zfxxgknb/t3.htm", index_no="003519001/2025-00001", report_year=2024))
+            archive_api.record_report(session, run_id, make_item(
+                url="https://www.putian.gov.cn/zwgk/zfxxgknb/t3.htm", index_no="003519001/2025-00001", report_year=2024,
+            ))
         with Target() as session:
             assert session.scalar(select(func.count()).select_from(Document)) == 3
     finally:

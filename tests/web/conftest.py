@@ -97,7 +97,9 @@ def build_hostile_archive(database_url: str) -> HostileArchive:
                 site_key=OTHER.key, url="http://127.0.0.1:9/calm/t2.htm", title="平静县2023年政府信息公开工作年度报告",
                 publisher="平静县人民政府", body_text="依申请公开工作平稳。公开。", attachments=[], pub_date="2024-03-20",
             ))
-            record_failure(session, run.id, PageFailureItem(site_key=SITE.key, url=JS_URL, reason=f"HTTP 404 {SCRIPT}", http_status=404))
+            record_failure(session, run.id, PageFailureItem(
+                site_key=SITE.key, url=JS_URL, reason=f"HTTP 404 {SCRIPT}", http_status=404,
+            ))
             finish_site_crawl(session, run.id, SITE.key, pages=3, finish_reason="finished", failed=False)
             finish_site_crawl(session, run.id, OTHER.key, pages=2, finish_reason="finished", failed=False)
             finish_run(session, run.id)

@@ -114,7 +114,7 @@ def test_coverage_grid_shows_statuses(client: TestClient, hostile: HostileArchiv
 def test_downloads_are_attachments_never_inline(client: TestClient, hostile: HostileArchive, tmp_path, monkeypatch):
     try:
         from crawler.attachments.store import store_attachment
-        from storage.models_extraction import Attachment
+        from storage.models import Attachment
     except ImportError:
         pytest.skip("attachments are not stored by this version")
     content = b"<html><script>window.__pwned=5</script></html>"
@@ -188,7 +188,9 @@ def test_an_archive_that_is_not_migrated_is_refused(database_url: str):
 
 QUERIES = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(['"', "NEAR(公开", "*", "title:复议", "'; DROP TABLE documents; --", "\x00", "%", "<script>", "公开 OR 复议"]),
+    st.sampled_from(
+        ['"', "NEAR(公开", "*", "title:复议", "'; DROP TABLE documents; --", "\x00", "%", "<script>", "公开 OR 复议"]
+    ),
 )
 
 

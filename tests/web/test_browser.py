@@ -92,7 +92,10 @@ def test_search_report_diff_and_coverage_in_chromium(served: tuple[str, HostileA
         try:
             page = browser.new_page()
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
+            page.on(
+                "console",
+                lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+            )
 
             page.goto(f"{base}/search?q=复议")
             hits = page.locator("li.hit")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.crawler.test_cli_sections import SCRIPT, SectionArchive, build_section_archive
+from tests.crawler.cli.test_archive_sections import SCRIPT, SectionArchive, build_section_archive
 from web.app import create_app
 from web.settings import WebSettings
 

@@ -60,9 +60,9 @@ __all__ = [
     "checks_flag",
     "evaluate_checks",
     "labelled_tables",
+    "tables_from_attachment",
     "tables_from_element",
     "tables_from_grids",
-    "tables_from_attachment",
     "tables_from_text",
 ]
 

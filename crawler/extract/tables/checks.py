@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Any
 
 from .statistics import (
-    TABLE3_COLUMNS,
     TABLE3_ROWS_2019,
     TABLE3_ROWS_2021,
     TABLE4_GROUPS,
@@ -34,10 +33,10 @@ from .statistics import (
 
 __all__ = [
     "CHECK_LABELS",
-    "LEGACY_CHECKS",
-    "PASSED",
     "FAILED",
+    "LEGACY_CHECKS",
     "NOT_EVALUATED",
+    "PASSED",
     "TABLE2_FIELD_LABELS",
     "TABLE2_ROW_LABELS",
     "TABLE3_COLUMN_LABELS",
@@ -284,7 +283,9 @@ def check_results_of(tables: dict[str, Any] | None) -> list[dict[str, Any]]:
     stored = tables.get("check_results")
     if isinstance(stored, list):
         return [r for r in stored if isinstance(r, dict) and r.get("name") in CHECK_LABELS]
-    legacy = tables.get("checks") if isinstance(tables.get("checks"), dict) else {}
+    legacy = tables.get("checks")
+    if not isinstance(legacy, dict):
+        legacy = {}
     out = []
     for name in LEGACY_CHECKS:  # stored before the checks were three-valued
         value = legacy.get(name)
@@ -299,12 +300,14 @@ def checks_flag(tables: dict[str, Any] | None, extra: list[dict] | None = None) 
     ``extra`` are further results (the cross-year check); one of those that could not be
     evaluated (no report of the previous year) does not make the report incomplete."""
     results = check_results_of(tables)
-    if not results:
+    if tables is None or not results:  # results come only from a tables dict
         return None
     extra = extra or []
     if any(r.get("status") == FAILED for r in [*results, *extra]):
         return "failed"
-    completeness = tables.get("completeness") if isinstance(tables.get("completeness"), dict) else {}
+    completeness = tables.get("completeness")
+    if not isinstance(completeness, dict):
+        completeness = {}
     if any(c.get("status") != "complete" for k, c in completeness.items()
            if k in ("table3", "table4") and isinstance(c, dict)):
         return "incomplete"
@@ -358,9 +361,11 @@ def labelled_tables(tables: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def describe_check(result: dict[str, Any]) -> str:
     """One line in words: ``不符 表三：… — 自然人：一 3001 + 二 34 = …``."""
-    words = STATUS_WORDS.get(result.get("status"), str(result.get("status")))
-    line = f"{words}  {result.get('label') or CHECK_LABELS.get(result.get('name'), result.get('name'))}"
-    details = [f.get("text") for f in result.get("failures") or [] if isinstance(f, dict) and f.get("text")]
+    status, name = result.get("status"), result.get("name")
+    words = STATUS_WORDS.get(status, str(status)) if isinstance(status, str) else str(status)
+    label = CHECK_LABELS.get(name, name) if isinstance(name, str) else name
+    line = f"{words}  {result.get('label') or label}"
+    details = [f["text"] for f in result.get("failures") or [] if isinstance(f, dict) and f.get("text")]
     if details:
         line += " — " + "；".join(details)
     elif result.get("reason"):

@@ -114,7 +114,7 @@ def text_grid(lines: list[str], row_width: int = 7) -> Grid:
         if rows:
             previous = rows[-1]
             numbers_only = _trailing_numbers(cells) == len(cells)
-            if numbers_only and 0 < len(previous) and _trailing_numbers(previous) < row_width \
+            if numbers_only and len(previous) > 0 and _trailing_numbers(previous) < row_width \
                     and _trailing_numbers(previous) < len(previous):
                 previous.extend(cells)
                 _join_wrapped_label(rows, row_width)

@@ -189,9 +189,10 @@ def _read_table3_rows(grid: Grid, indexes: list[int] | None) -> dict[str, list[i
         if indexes is not None:
             if max(indexes) >= len(row):
                 continue
-            values = [parse_number(row[i]) for i in indexes]
+            # a missing number in any column (a None) leaves the list short: the row is skipped
+            values = [v for v in (parse_number(row[i]) for i in indexes) if v is not None]
             label_cells = row[: min(indexes)]
-            if any(v is None for v in values):
+            if len(values) != len(indexes):
                 continue
         else:  # no usable header: the form's printed column order
             tail = _numeric_tail(row, len(TABLE3_COLUMNS))
@@ -204,7 +205,7 @@ def _read_table3_rows(grid: Grid, indexes: list[int] | None) -> dict[str, list[i
         key = _row_key(labels, previous)
         if key is None or key in rows:
             continue
-        rows[key] = [int(v) for v in values]  # type: ignore[arg-type]
+        rows[key] = [int(v) for v in values]
         previous = key
         if key == "carried_forward":
             break
@@ -324,7 +325,7 @@ def parse_table2(grid: Grid) -> dict | None:
         if not row:
             continue
         label = normalize_label(strip_ordinal(row[0]))
-        if "信息内容" in label or "内容" == label:
+        if "信息内容" in label or label == "内容":
             header = row
             continue
         key = _match(row_patterns, label)

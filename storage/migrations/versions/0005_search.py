@@ -73,7 +73,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        from storage.models_search import FTS_TABLE
+        from storage.models import FTS_TABLE
 
         op.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
     op.drop_index("ix_search_entries_tsv", table_name="search_entries")

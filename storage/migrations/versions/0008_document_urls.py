@@ -397,7 +397,7 @@ def _move_alerts(
 ) -> None:
     """Alerts of merged documents follow them; document-keyed keys are re-keyed when free.
 
-    Keys as :func:`alerts.outbox.alert_key` wrote them at the time of writing:
+    Keys as :func:`storage.outbox.alert_key` wrote them at the time of writing:
     ``report_removed:SITE:docN`` and ``report_changed:SITE:docN:vM``.
     """
     now = datetime.now(UTC)

@@ -11,7 +11,7 @@ corresponds to one of the six). A search can then ask for a phrase inside one se
 (``nianbao search 人员不足 --section 问题``).
 
 Existing versions are split on the way up from their stored text, by the project's splitter
-(:func:`crawler.extract.sections.sections_json`, as 0006 uses :func:`storage.search.signature`);
+(:func:`storage.sectioning.sections_json`, as 0006 uses :func:`storage.search.signature`);
 a version whose text has no headings gets ``[]``. New versions get theirs from the crawl.
 """
 
@@ -34,7 +34,7 @@ def upgrade() -> None:
     with op.batch_alter_table("versions") as batch:
         batch.add_column(sa.Column("sections", sa.JSON(), nullable=True))
 
-    from crawler.extract.sections import sections_json
+    from storage.sectioning import sections_json
 
     bind = op.get_bind()
     versions = sa.table("versions", sa.column("id", sa.BigInteger()), sa.column("body_text", sa.Text()),

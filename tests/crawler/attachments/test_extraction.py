@@ -18,7 +18,6 @@ from crawler.demo.content import table_grid
 from crawler.demo.docx import make_docx
 from crawler.demo.pdf import make_pdf
 from crawler.extract.tables import tables_from_text
-
 from tests.crawler.attachments.fixtures import (
     make_blank_pdf,
     make_ofd,
@@ -33,7 +32,7 @@ LINES = [TITLE, "一、总体情况", "本年度主动公开政府信息128条�
 
 
 def _read(tmp_path: Path, content: bytes, name: str, limits: ExtractionLimits | None = None):
-    digest, path = store_attachment(content, tmp_path)
+    _digest, path = store_attachment(content, tmp_path)
     media_type = sniff_media_type(content, f"http://x.gov.cn/files/{name}")
     return media_type, extract_text(path, media_type, limits)
 
@@ -107,7 +106,7 @@ def test_zip_bombs_are_refused_before_decompression(tmp_path, kind):
 
 def test_oversized_file_is_stored_but_not_read(tmp_path):
     content = make_pdf(TITLE, LINES)
-    digest, path = store_attachment(content, tmp_path)
+    _digest, path = store_attachment(content, tmp_path)
     result = extract_text(path, PDF, ExtractionLimits(max_bytes=len(content) - 1))
     assert result.text is None and result.error.startswith("file too large to read")
     assert path.read_bytes() == content  # nothing lost

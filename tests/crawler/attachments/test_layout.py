@@ -11,7 +11,6 @@ from crawler.attachments import ExtractionLimits, extract_text, sniff_media_type
 from crawler.attachments.layout import Glyph, join_wrapped_lines, lay_out_page
 from crawler.attachments.sniff import OFD, PDF
 from crawler.demo.pdf import make_pdf
-
 from tests.crawler.attachments.fixtures import make_ofd_glyphs, make_word97
 
 PHRASE = "保密审查协调机制"
@@ -104,6 +103,82 @@ def test_one_glyph_per_line_runs_are_joined():
     assert join_wrapped_lines(text).split("\n") == ["三、", "本年度办理结果", "（一）予以公开 1288 21 0 0 50 3 1362"]
 
 
+# --- narrow blocks: a phrase over three short lines -------------------------------------------
+
+# A paragraph before and after the block: its full line sets the page's measure (62 columns),
+# against which every line of a narrow block is short; its own short last line ends it.
+PROSE = [f"{FULL}，", f"{FULL}，", f"{FULL}，", "全年工作顺利完成。"]
+PROSE_JOINED = f"{FULL}，{FULL}，{FULL}，全年工作顺利完成。"
+
+
+def _page(*block: str) -> str:
+    return "\n".join([*PROSE, *block, *PROSE])
+
+
+def test_a_narrow_table_cell_wrapped_over_three_lines_is_joined():
+    """Huai'an 2024, table 3, row （六）其他处理 as pypdf reads it: the label cell, 14 characters
+    wide, wraps its text over three lines, the numbers of the row follow on their own line. The
+    two full lines end at the same column (the cell's right edge), with CJK on both sides."""
+    text = _page("（六）其", "他处理", "1、申请人无正当理由逾期不补", "正、行政机关不再处理其政府信", "息公开申请",
+                 "67 3 0 0 1 0 71")
+    lines = join_wrapped_lines(text).split("\n")
+    assert "1、申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请" in lines
+    assert "67 3 0 0 1 0 71" in lines
+    # a two-line wrap shows no edge (one full line only): the cell's label keeps its break
+    assert lines[lines.index("（六）其") + 1] == "他处理"
+
+
+def test_a_phrase_over_three_lines_of_a_narrow_column_is_joined():
+    """One column of a two-column layout (or a text box) five characters wide: 保密审查协调机制
+    runs over three lines (保 / 密审查协调 / 机制), the middle one only ten columns wide. The
+    paragraph before ends with 。, so the box is a paragraph of its own; its last line (审查。)
+    ends it."""
+    text = _page("本委建立保", "密审查协调", "机制，全年", "逐件审查。", "二、主动公开")
+    lines = join_wrapped_lines(text).split("\n")
+    assert f"本委建立{PHRASE}，全年逐件审查。" in lines
+    assert "二、主动公开" in lines
+
+
+def test_a_narrow_block_with_a_half_width_character_at_its_edge_is_joined():
+    """A line whose last character is a digit or Latin letter ends one column short of the edge
+    when the next (wide) character did not fit: it still reaches the box's right edge."""
+    text = _page("本委全年开展业务培", "训3次，建立保密审查", "协调机制，逐件审查。")
+    assert f"本委全年开展业务培训3次，建立{PHRASE}，逐件审查。" in join_wrapped_lines(text).split("\n")
+
+
+def test_separate_table_cells_headings_and_list_items_of_one_width_are_not_joined():
+    """What a narrow block's edge alone cannot tell from a wrap, its text can: cells of one table
+    column (本年制发件数 / 本年废止件数 / 现行有效件数, 社会公益组织 / 法律服务机构 / 其他) and
+    unnumbered headings stacked on a cover have no punctuation of running prose; numbered list
+    items each start anew; a box's last line (…审查。) ends its paragraph even when the next
+    line is as wide."""
+    blocks = [
+        ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数", "规章 1 0 11"],
+        ["申请人情况", "自然人", "法人或其他组织", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"],
+        ["示范区管理委员会", "政府信息公开年报", "二〇二四年三月"],
+        ["1.主动公开信息，", "2.依申请公开，", "3.政府信息管理，"],
+        ["本委建立保", "密审查协调", "机制审查。", "各部门负责", "审核。"],
+    ]
+    for block in blocks:
+        expected = block if block[0] != "本委建立保" else ["本委建立保密审查协调机制审查。", "各部门负责", "审核。"]
+        assert join_wrapped_lines(_page(*block)).split("\n") == [PROSE_JOINED, *expected, PROSE_JOINED], block
+
+
+def test_a_punctuation_free_phrase_in_a_narrow_box_is_kept_as_lines():
+    """A known limit: 政府信息公开工作年度报告 alone in a cover's narrow box (政府信息公 / 开工作年度
+    / 报告) reads exactly like a table column of separate values, so its lines stay apart."""
+    lines = join_wrapped_lines(_page("政府信息公", "开工作年度", "报告")).split("\n")
+    assert lines == [PROSE_JOINED, "政府信息公", "开工作年度", "报告", PROSE_JOINED]
+
+
+def test_a_doc_paragraph_per_line_is_never_joined_as_a_narrow_block():
+    """antiword prints a DOC table's cells one per line: each is a paragraph, never a wrap."""
+    cells = ["本委建立保", "密审查协调", "机制，全年", "逐件审查。"]
+    assert join_wrapped_lines("\n".join(["一、总体情况", *cells]), lines_are_paragraphs=True).split("\n") == [
+        "一、总体情况", *cells
+    ]
+
+
 def test_doc_paragraphs_are_not_joined_unless_the_document_is_hard_wrapped():
     """antiword/catdoc print one paragraph per line: those lines are paragraphs, kept; a DOC made
     by pasting a PDF has a paragraph mark at every line end, and those are wraps."""
@@ -133,8 +208,9 @@ def _wrapped_paragraph() -> str:
 
 def test_a_pdf_phrase_across_a_line_wrap_is_read_whole(tmp_path):
     """pypdf returns the PDF's lines as drawn; the stored text has the phrase in one piece."""
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     content = make_pdf("示范市2024年政府信息公开工作年度报告", ["一、总体情况", _wrapped_paragraph(), "二、主动公开政府信息情况"])
     raw = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
@@ -143,6 +219,28 @@ def test_a_pdf_phrase_across_a_line_wrap_is_read_whole(tmp_path):
     assert result.error is None
     assert result.text.split("\n") == [
         "示范市2024年政府信息公开工作年度报告", "一、总体情况", _wrapped_paragraph(), "二、主动公开政府信息情况"
+    ]
+
+
+def test_a_pdf_phrase_over_three_lines_of_a_narrow_box_is_read_whole(tmp_path):
+    """A PDF with a note set in a box five characters wide (a table cell, one column of a
+    two-column page): pypdf returns 保 / 密审查协调 / 机制 on three lines; the stored text has the
+    phrase whole, the box a paragraph of its own between the full-width ones."""
+    import io
+
+    from pypdf import PdfReader
+
+    from crawler.demo.pdf import TextBox
+
+    box = "本委建立保密审查协调机制，对拟公开信息逐件审查。"
+    paragraphs = ["一、总体情况", _wrapped_paragraph(), TextBox(box, width=5), "二、主动公开政府信息情况"]
+    content = make_pdf("示范市2024年政府信息公开工作年度报告", paragraphs)
+    raw = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    assert "本委建立保\n密审查协调\n机制，对拟\n公开信息逐\n件审查。" in raw  # three lines for the phrase
+    result = _read(tmp_path, content, "box.pdf")
+    assert result.error is None
+    assert result.text.split("\n") == [
+        "示范市2024年政府信息公开工作年度报告", "一、总体情况", _wrapped_paragraph(), box, "二、主动公开政府信息情况"
     ]
 
 
@@ -191,6 +289,10 @@ def test_the_real_huaian_report_pdf_reads_as_paragraphs(corpus_attachments):
     assert "一、总体情况" in lines and "六、其他需要报告的事项" in lines
     assert "规章 1 0 11" in lines and "（七）总计 2932 53 0 0 61 4 3050" in lines
     assert "72 64 178 37 351 13 4 8 1 26 12 1 1 6 20" in lines
+    # Table 3's narrow label cells wrapped over three lines read whole; a two-line one stays.
+    assert "1、申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请" in lines
+    assert "2、申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请" in lines
+    assert lines[lines.index("（六）其") + 1] == "他处理"
     assert not any(line.startswith("- ") and line.endswith(" -") and len(line) > 7 for line in lines)
 
 
@@ -205,7 +307,6 @@ def test_a_phrase_across_a_pdf_line_wrap_is_found_by_search(tmp_path, monkeypatc
     from storage.archive import record_report
     from storage.attachments import link_attachment
     from storage.search import search
-
     from tests.storage.conftest import SITE_A, _make_item
 
     monkeypatch.setenv("NIANBAO_DATA_DIR", str(tmp_path / "data"))

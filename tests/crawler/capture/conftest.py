@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture.warc import resolve
+from storage.evidence import resolve
 from tests.crawler.harness import demo  # noqa: F401  (fixture)
 
 

@@ -14,7 +14,6 @@ from scrapy.http import HtmlResponse
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.capture import records
-from crawler.capture.replay import read_response
 from crawler.capture.warc import (
     OPEN_SUFFIX,
     WarcWriteError,
@@ -22,6 +21,7 @@ from crawler.capture.warc import (
     complete_length,
     recover_open_files,
 )
+from storage.evidence import read_response
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 URL = "http://127.0.0.1:8765/tjj/zfxxgk/zfxxgknb/202401/t20240115_1001.htm"
@@ -155,7 +155,7 @@ def test_an_unusable_folder_is_one_clear_error(tmp_path: Path) -> None:
     # A path under a regular file cannot be created even by root (tests may run as root,
     # for whom a read-only folder is still writable).
     (tmp_path / "not-a-folder").write_text("x")
-    with pytest.raises(WarcWriteError, match="cannot create the WARC folder .*not-a-folder"):
+    with pytest.raises(WarcWriteError, match=r"cannot create the WARC folder .*not-a-folder"):
         WarcWriter(tmp_path / "not-a-folder" / "warc", fsync=False).append(*_exchange())
 
 

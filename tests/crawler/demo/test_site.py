@@ -145,7 +145,10 @@ def test_trs_pager_and_metadata_layout(site):
                     "六、其他需要报告的事项"):
         assert heading in detail
     assert detail.count("<table") == 4  # metadata table + tables 2, 3, 4
-    assert "<p class=\"MsoNormal\" align=\"center\" style=\"text-align:center;mso-pagination:widow-orphan\"><b><span style=\"font-size:10.0pt;font-family:宋体;mso-bidi-font-family:宋体;mso-font-kerning:0pt\">法人或</span></b></p>" in detail
+    assert (
+        '<p class="MsoNormal" align="center" style="text-align:center;mso-pagination:widow-orphan"><b>'
+        '<span style="font-size:10.0pt;font-family:宋体;mso-bidi-font-family:宋体;mso-font-kerning:0pt">法人或</span></b></p>'
+    ) in detail
 
 
 def test_prose_report_has_numbers_in_sentences(site):

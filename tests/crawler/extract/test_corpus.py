@@ -1,7 +1,7 @@
 """The real saved bureau pages (../shared/corpus/dev): every page extracts, and body text.
 
 Field-by-field accuracy against MANIFEST.tsv is measured through the command line, in
-tests/crawler/test_cli.py. Run with ``-s`` to see the body scores.
+tests/crawler/cli/test_app.py. Run with ``-s`` to see the body scores.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.dates import chinese_numeral_to_int, normalize_date
+from crawler.extract.dates import normalize_date
+from storage.numerals import chinese_numeral_to_int
 
 
 @pytest.mark.parametrize(

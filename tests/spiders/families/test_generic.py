@@ -31,7 +31,10 @@ def test_next_page_anchor():
 
 def test_gkmlpt_json_listing_and_pages():
     url = "http://www.example.gov.cn/gkmlpt/api/all/2?page=1&sid=757"
-    text = '{"articles": [{"title": "某局2023年政府信息公开工作年度报告", "url": "http://www.example.gov.cn/gkmlpt/content/1/1/post_1.html"}], "total": 25, "page_size": 10}'
+    text = (
+        '{"articles": [{"title": "某局2023年政府信息公开工作年度报告", '
+        '"url": "http://www.example.gov.cn/gkmlpt/content/1/1/post_1.html"}], "total": 25, "page_size": 10}'
+    )
     page = ListPage(url=url, text=text)
     assert [l.title for l in GkmlptAdapter().links(page)] == ["某局2023年政府信息公开工作年度报告"]
     assert GkmlptAdapter().pagination(page).urls == [

@@ -5,18 +5,24 @@ from spiders.families.hanweb import HanwebAdapter
 
 COLUMN = "http://jyj.example.gov.cn/col/col1001/index.html"
 
+# In these copies of the markup a trailing backslash continues a line that is one line on the
+# page (the string's content is unchanged; it only keeps the source lines short).
 FIRST_PAGE = """<html><body><div id="4001">
 <script type="text/xml"><datastore>
-<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&webid=1&path=/&columnid=1001&unitid=2001&webname=示范&permissiontype=0"></a>]]></nextgroup>
+<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&webid=1&path=/&columnid=1001\
+&unitid=2001&webname=示范&permissiontype=0"></a>]]></nextgroup>
 <recordset>
-<record><![CDATA[<li><a href="/art/2024/1/20/art_1001_5001.html" title="示范市教育局2023年政府信息公开工作年度报告">示范市教育局2023年…</a><span>2024-01-20</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2024/1/20/art_1001_5001.html" title="示范市教育局2023年政府信息公开工作年度报告">\
+示范市教育局2023年…</a><span>2024-01-20</span></li>]]></record>
 <record><![CDATA[<li><a href="/art/2023/12/1/art_1001_4999.html">关于做好寒假安全工作的通知</a></li>]]></record>
 </recordset></datastore></script>
-<script>$('#4001').jpage({dataStore: dataStore, totalRecord: 12, perPage: 5, proxyUrl: '/module/web/jpage/dataproxy.jsp'});</script>
+<script>$('#4001').jpage({dataStore: dataStore, totalRecord: 12, perPage: 5, \
+proxyUrl: '/module/web/jpage/dataproxy.jsp'});</script>
 </div></body></html>"""
 
 PROXY_PAGE = """<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>12</totalrecord><totalpage>3</totalpage>
-<recordset><record><![CDATA[<li><a href="/art/2021/1/18/art_1001_4001.html" title="示范市教育局2020年度政府信息公开工作年度报告">x</a></li>]]></record></recordset></datastore>"""
+<recordset><record><![CDATA[<li><a href="/art/2021/1/18/art_1001_4001.html" \
+title="示范市教育局2020年度政府信息公开工作年度报告">x</a></li>]]></record></recordset></datastore>"""
 
 
 def test_records_inside_the_xml_script_become_links():
@@ -54,12 +60,15 @@ def test_plain_html_hanweb_page_falls_back_to_anchors():
 
 POST_COLUMN = """<div id="4001"><script type="text/xml"><datastore>
 <recordset>
-<record><![CDATA[<li><a href="/art/2024/1/20/art_7_1.html" title="某局2023年政府信息公开工作年度报告">某局2023年…</a></li>]]></record>
-<record><![CDATA[<li><a href="/art/2023/1/20/art_7_2.html" title="某局2022年政府信息公开工作年度报告">某局2022年…</a></li>]]></record>
+<record><![CDATA[<li><a href="/art/2024/1/20/art_7_1.html" title="某局2023年政府信息公开工作年度报告">\
+某局2023年…</a></li>]]></record>
+<record><![CDATA[<li><a href="/art/2023/1/20/art_7_2.html" title="某局2022年政府信息公开工作年度报告">\
+某局2022年…</a></li>]]></record>
 </recordset></datastore></script></div>
 <script>$('#4001').jpage({ dataStore: dataStore, perPage: 2, totalRecord: 11, groupSize: 2,
   proxyUrl: '/module/web/jpage/dataproxy.jsp', barPosition: 'bottom',
-  ajaxParam: { col: 1, webid: 3, path: '/', columnid: 1229, sourceContentType: 1, unitid: '4001', webname: '某局', permissiontype: 0 } });</script>"""
+  ajaxParam: { col: 1, webid: 3, path: '/', columnid: 1229, sourceContentType: 1, unitid: '4001', \
+webname: '某局', permissiontype: 0 } });</script>"""
 
 
 def test_jpage_without_nextgroup_pages_through_post_groups():

@@ -5,7 +5,8 @@ COLUMN = "https://example.gov.cn/zwgk/zfxxgknb/index.html"
 
 TRS_LIST = """<html><body>
 <ul class="list">
- <li><a href="./202401/t20240115_1001.htm" title="示范市统计局2023年政府信息公开工作年度报告">示范市统计局2023年政府信息公开工作…</a></li>
+ <li><a href="./202401/t20240115_1001.htm" title="示范市统计局2023年政府信息公开工作年度报告">\
+示范市统计局2023年政府信息公开工作…</a></li>
  <li><a href="../other/t20240110_9.htm">关于开展统计执法检查的通知</a></li>
  <li><a href="javascript:void(0)">打印</a></li>
 </ul>

@@ -1,0 +1,14 @@
+"""The ``nianbao`` command line: a thin layer over the library.
+
+:mod:`crawler.cli.app` holds the root group and :func:`main` (the console script
+``nianbao = "crawler.cli:main"`` and ``python -m crawler``); each other module defines one
+command or command group without importing the root (:mod:`~crawler.cli.crawl`,
+:mod:`~crawler.cli.demo`, :mod:`~crawler.cli.sites`, :mod:`~crawler.cli.extract`,
+:mod:`~crawler.cli.archive`, :mod:`~crawler.cli.db`, :mod:`~crawler.cli.export`,
+:mod:`~crawler.cli.monitor`, :mod:`~crawler.cli.worker`); :mod:`~crawler.cli.context` is
+what they share.
+"""
+
+from crawler.cli.app import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,129 @@
+"""The capture tables: ``captures`` rows (WARC evidence of each exchange) and ``url_states``.
+
+Functions take a session and never commit; the caller owns the transaction (one per capture,
+committed only after the WARC record is on disk).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.dialect import upsert
+from storage.errors import storage_errors
+from storage.models import Capture, Site, UrlState
+
+__all__ = [
+    "KnownUrl",
+    "PayloadRef",
+    "find_payload",
+    "load_known_urls",
+    "record_capture",
+    "save_url_state",
+    "site_id_of",
+]
+
+
+@dataclass(frozen=True)
+class PayloadRef:
+    """Where a payload was archived in full (a ``response`` capture)."""
+
+    capture_id: int
+    url: str
+    fetched_at: datetime
+    warc_file: str
+    warc_record_id: str
+    warc_offset: int
+    sha256: str | None
+
+
+@dataclass
+class KnownUrl:
+    """What the middleware keeps in memory about one URL of the site."""
+
+    url: str
+    page_kind: str | None
+    first_seen_at: datetime
+    last_checked_at: datetime
+    etag: str | None
+    last_modified: str | None
+    payload: PayloadRef | None
+
+
+@storage_errors
+def site_id_of(session: Session, key: str) -> int | None:
+    return session.scalar(select(Site.id).where(Site.key == key))
+
+
+def _payload_ref(capture: Capture) -> PayloadRef:
+    return PayloadRef(
+        capture_id=capture.id,
+        url=capture.url,
+        fetched_at=capture.fetched_at,
+        warc_file=capture.warc_file,
+        warc_record_id=capture.warc_record_id,
+        warc_offset=capture.warc_offset,
+        sha256=capture.payload_sha256,
+    )
+
+
+@storage_errors
+def load_known_urls(session: Session, site_id: int) -> dict[str, KnownUrl]:
+    """Every URL state of the site, with the location of its current payload."""
+    rows = session.execute(
+        select(UrlState, Capture)
+        .outerjoin(Capture, Capture.id == UrlState.payload_capture_id)
+        .where(UrlState.site_id == site_id)
+    ).all()
+    return {
+        state.url: KnownUrl(
+            url=state.url,
+            page_kind=state.page_kind,
+            first_seen_at=state.first_seen_at,
+            last_checked_at=state.last_checked_at,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            payload=_payload_ref(capture) if capture is not None else None,
+        )
+        for state, capture in rows
+    }
+
+
+@storage_errors
+def find_payload(session: Session, sha256: str) -> PayloadRef | None:
+    """The first full capture of a payload with this sha256, if any."""
+    capture = session.scalars(
+        select(Capture)
+        .where(Capture.payload_sha256 == sha256, Capture.record_type == "response")
+        .order_by(Capture.id)
+        .limit(1)
+    ).first()
+    return _payload_ref(capture) if capture is not None else None
+
+
+@storage_errors
+def record_capture(session: Session, **values: Any) -> Capture:
+    """Insert one capture row and return it (with its id)."""
+    capture = Capture(**values)
+    session.add(capture)
+    session.flush()
+    return capture
+
+
+@storage_errors
+def save_url_state(session: Session, site_id: int, known: KnownUrl) -> None:
+    """Insert or update the URL state of ``known.url`` for the site."""
+    values = {
+        "page_kind": known.page_kind,
+        "first_seen_at": known.first_seen_at,
+        "last_checked_at": known.last_checked_at,
+        "etag": known.etag,
+        "last_modified": known.last_modified,
+        "payload_capture_id": known.payload.capture_id if known.payload else None,
+    }
+    updated = {k: v for k, v in values.items() if k != "first_seen_at"}
+    upsert(session, UrlState, {"site_id": site_id, "url": known.url, **values}, keys=["site_id", "url"], update=updated)

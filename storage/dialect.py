@@ -1,0 +1,40 @@
+"""The one place that knows SQLite and PostgreSQL spell "insert unless present" differently.
+
+Both backends support ``INSERT ... ON CONFLICT``, but SQLAlchemy builds it from
+dialect-specific constructs. Every idempotent write in the archive goes through these two
+helpers, so an unknown backend fails the same way everywhere instead of silently falling back
+to SQLite's syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.errors import StorageError
+
+
+def _insert_for(session: Session, model: Any) -> Any:
+    dialect = session.get_bind(mapper=model.__mapper__).dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model.__table__)
+    if dialect == "sqlite":
+        return sqlite.insert(model.__table__)
+    raise StorageError(f"unsupported database backend {dialect!r} (use SQLite or PostgreSQL)")
+
+
+def insert_ignore(session: Session, model: Any, **values: Any) -> bool:
+    """``INSERT ... ON CONFLICT DO NOTHING``; True when the row was inserted."""
+    stmt = _insert_for(session, model).values(**values).on_conflict_do_nothing()
+    result = session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def upsert(session: Session, model: Any, values: Mapping[str, Any], *, keys: Sequence[str],
+           update: Mapping[str, Any]) -> None:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET update``."""
+    stmt = _insert_for(session, model).values(**values)
+    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(update)))
