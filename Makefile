@@ -14,8 +14,10 @@ SYSTEM_STAMP := $(VENV)/.system-packages-stamp
 # runs the browser tests of the web UI, and poppler-utils' pdftotext (with poppler-data's CJK
 # maps) checks in the tests that the demo's PDFs read back with a second, independent extractor
 # and renders scanned PDFs for OCR; tesseract-ocr with its Simplified Chinese model reads scanned
-# reports (images, PDFs without a text layer); fonts-wqy-zenhei draws the demo's scanned report.
-SYSTEM_PACKAGES := antiword catdoc chromium poppler-utils poppler-data tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei
+# reports (images, PDFs without a text layer); fonts-wqy-zenhei draws the demo's scanned report;
+# fonts-noto-cjk gives the browser tests' Chromium a real CJK font, so their screenshots show the
+# web app's Chinese as characters, not boxes (tests/web/test_walk.py checks it).
+SYSTEM_PACKAGES := antiword catdoc chromium poppler-utils poppler-data tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei fonts-noto-cjk
 
 .PHONY: setup system-packages demo check test bench clean
 

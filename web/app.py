@@ -268,7 +268,8 @@ def create_app(settings: WebSettings, sessions: sessionmaker[Session] | None = N
         page = 1
         while len(rows) < settings.row_cap:
             size = min(100, settings.row_cap)
-            result = queries.search_view(db, params["query"], params["filters"], params["sort"], page, size, settings.row_cap)
+            # run_search, as the page does: without a query, every report the filters keep.
+            result = run_search(db, {**params, "page": page, "per_page": size})
             for hit in result.hits:
                 row = hit.model_dump(exclude={"title_segments", "snippet"})
                 row["snippet"] = "".join(s.text for s in hit.snippet)
