@@ -174,13 +174,32 @@ def parse_sites(document: dict[str, Any], source: str = "<sites>") -> list[SiteC
     sites: list[SiteConfig] = []
     seen: set[str] = set()
     regions = _parse_regions(document.get("regions", {}), source)
+    problems: list[str] = []
     for number, entry in enumerate(entries, start=1):
-        site = _parse_site({**defaults, **_region_for(regions, entry), **entry}, source, number)
+        try:
+            site = _parse_site({**defaults, **_region_for(regions, entry), **entry}, source, number)
+        except ConfigError as exc:  # go on: a file's problems are reported all at once
+            problems.append(str(exc))
+            continue
         if site.key in seen:
-            raise ConfigError(f"{source}: site '{site.key}': key is defined twice")
+            problems.append(f"{source}: site '{site.key}': key is defined twice")
+            continue
         seen.add(site.key)
         sites.append(site)
+    if problems:
+        raise SitesFileProblems(source, problems)
     return sites
+
+
+class SitesFileProblems(ConfigError):
+    """Every problem of the sites' entries in a file (``problems``, one line each); the message
+    is the first, with how many more there are (``nianbao sites check FILE`` lists them all)."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        more = len(problems) - 1
+        suffix = f" (and {more} more: run `nianbao sites check {source}`)" if more else ""
+        super().__init__(problems[0] + suffix)
 
 
 # Control characters (C0, DEL, C1: U+0000-U+001F, U+007F-U+009F), line and paragraph separators

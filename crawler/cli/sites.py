@@ -10,8 +10,9 @@ import click
 
 from crawler.cli.context import Context, pass_context
 from crawler.cli.monitor import site_states
-from crawler.config import load_sites
+from crawler.config import SitesFileProblems, load_sites
 from crawler.display import render_table
+from crawler.errors import ExitStatus
 from crawler.i18n import N_
 from crawler.i18n import gettext as _
 
@@ -118,7 +119,12 @@ def sites_check(file: Path) -> None:
     """
     from alerts.settings import load_alert_settings
 
-    configured = load_sites(file)
+    try:
+        configured = load_sites(file)
+    except SitesFileProblems as exc:
+        for problem in exc.problems:  # every problem of the file at once, one line each
+            click.echo(_("Error: %(message)s", message=problem), err=True)
+        raise SystemExit(ExitStatus.USAGE) from None
     load_alert_settings(file)  # [alerts] and every alert URL, checked with apprise's own parser
     for site in configured:
         click.echo(f"ok  {site.key}  {site.family}  {site.level}  {site.name}")

@@ -54,6 +54,36 @@ def test_sites_check_valid_and_malformed(tmp_path):
     ]
 
 
+def test_sites_check_reports_every_problem_of_the_file_at_once(tmp_path):
+    """An archivist fixing a sites file sees all its problems in one run, not one per run;
+    other commands still fail in one line that says how many more there are."""
+    site = '[[sites]]\nkey = "{key}"\nname = "甲局"\nregion = "示范市"\nlevel = "{level}"\nfamily = "{family}"\n' \
+           'list_urls = ["{url}"]\n'
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        site.format(key="a", level="department", family="drupal", url="http://a.gov.cn/")
+        + site.format(key="b", level="department", family="trs", url="http://b.gov.cn/")
+        + site.format(key="c", level="palace", family="trs", url="http://c.gov.cn/")
+        + site.format(key="d", level="department", family="trs", url="ftp://d.gov.cn/")
+        + site.format(key="b", level="department", family="trs", url="http://b2.gov.cn/"),
+        encoding="utf-8",
+    )
+    result = run_nianbao("sites", "check", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"Error: {bad}: site 'a': family must be one of trs, hanweb, gkmlpt, generic (got 'drupal')",
+        f"Error: {bad}: site 'c': level must be one of department, government, township (got 'palace')",
+        f"Error: {bad}: site 'd': list_urls: not an http(s) URL: 'ftp://d.gov.cn/'",
+        f"Error: {bad}: site 'b': key is defined twice",
+    ]
+    crawl = run_nianbao("--sites", str(bad), "crawl", cwd=tmp_path)
+    assert crawl.returncode == 2
+    assert crawl.stderr.splitlines() == [
+        f"Error: {bad}: site 'a': family must be one of trs, hanweb, gkmlpt, generic (got 'drupal')"
+        f" (and 3 more: run `nianbao sites check {bad}`)"
+    ]
+
+
 def test_missing_sites_file_is_one_line_exit_2(tmp_path):
     result = run_nianbao("crawl", cwd=tmp_path)
     assert result.returncode == 2
