@@ -19,11 +19,7 @@ PostgreSQL, like the existing browser test.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -31,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.reliability.conftest import HostileSite, crawl, send
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port, _need, _wait_for
+from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _need, nianbao_serve
 
 TITLE = "示范局2023年政府信息公开工作年度报告"
 # Payloads as they appear *escaped* in the bureau's HTML, so extraction stores them as text with
@@ -95,27 +91,6 @@ def hostile_bureau(site: HostileSite, received: int) -> None:
     site.routes["/nb/t2.htm"] = lambda handler: send(handler, 404, "<html><body><script>window.__xss=17</script></body></html>")
     site.routes[quote(ATTACHMENT_PATH, safe="/")] = serve_route(b"not really a pdf <script>window.__xss=18</script>",
                                                                 "application/pdf")
-
-
-@contextmanager
-def nianbao_serve(database_url: str, data_dir: Path, cwd: Path) -> Iterator[str]:
-    """The real web app (``nianbao serve``) in a child process over the crawled archive."""
-    port = _free_port()
-    env = {**os.environ, "NIANBAO_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "--db", database_url, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        _wait_for(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def crawled_archive(tmp_path: Path, database_url: str, site: HostileSite) -> None:

@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def nianbao_serve(database_url: str, data_dir: Path, cwd: Path, *, without: Sequence[str] = ()) -> Iterator[str]:
+    """The real web app (``nianbao serve``) in a child process over an archive; yields its base
+    URL. ``without`` names environment settings the child must not inherit."""
+    port = _free_port()
+    env = {**os.environ, "NIANBAO_DATA_DIR": str(data_dir)}
+    for name in without:
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "--db", database_url, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _wait_for(port: int, process: subprocess.Popen[str], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -59,22 +84,8 @@ def _wait_for(port: int, process: subprocess.Popen[str], timeout: float = 30) ->
 @pytest.fixture
 def served(tmp_path: Path, database_url: str) -> Iterator[tuple[str, HostileArchive]]:
     archive = build_hostile_archive(database_url)
-    port = _free_port()
-    env = {**os.environ, "NIANBAO_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "--db", archive.url, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        _wait_for(port, process)
-        yield f"http://127.0.0.1:{port}", archive
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with nianbao_serve(archive.url, tmp_path / "data", tmp_path) as base_url:
+        yield base_url, archive
 
 
 def test_search_report_diff_and_coverage_in_chromium(served: tuple[str, HostileArchive]) -> None:

@@ -30,10 +30,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,7 +48,7 @@ from storage.outbox import Finding, raise_alert
 from tests.crawler.harness import run_nianbao
 from tests.reliability.conftest import HostileSite, list_page, send
 from tests.web.conftest import HostileArchive
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port, _need, _wait_for
+from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _need, nianbao_serve
 
 REPORT_TITLE = "示范局2024年政府信息公开工作年度报告"
 NIGHTS = ("2026-03-02T01:00:00+00:00", "2026-03-03T01:00:00+00:00")
@@ -152,24 +150,9 @@ def walk_archive(database_url: str, tmp_path: Path) -> Iterator[WalkArchive]:
 @pytest.fixture
 def served_walk(walk_archive: WalkArchive, tmp_path: Path) -> Iterator[tuple[str, WalkArchive]]:
     """``nianbao serve`` in a child process over the crawled archive (its WARC files included)."""
-    port = _free_port()
-    env = {**os.environ, "NIANBAO_DATA_DIR": str(walk_archive.data_dir)}
-    for name in ("NIANBAO_WARC_DIR", "NIANBAO_LANG", "NIANBAO_PUBLIC_URL", "NIANBAO_DATABASE_URL"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "--db", walk_archive.url, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        _wait_for(port, process)
-        yield f"http://127.0.0.1:{port}", walk_archive
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    without = ("NIANBAO_WARC_DIR", "NIANBAO_LANG", "NIANBAO_PUBLIC_URL", "NIANBAO_DATABASE_URL")
+    with nianbao_serve(walk_archive.url, walk_archive.data_dir, tmp_path, without=without) as base_url:
+        yield base_url, walk_archive
 
 
 @dataclass
