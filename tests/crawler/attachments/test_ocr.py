@@ -152,12 +152,13 @@ def _rendered_real_page(tmp_path: Path, number: int, dpi: int = 300) -> tuple[Pa
 
 
 @needs_real_report
-@pytest.mark.parametrize(("number", "bound"), [(4, 0.04), (5, 0.04), (6, 0.02)])
+@pytest.mark.parametrize(("number", "bound"), [(4, 0.02), (5, 0.02), (6, 0.02)])
 def test_a_scanned_statistics_table_page_reads_within_the_bound(tmp_path, number, bound):
     """A scan of a real report's statistics tables (pages 4 and 5 of szfgs2024.pdf: ruled grids,
     merged header cells, cells that wrap, shaded rows; read as one block they came out at 74% and
-    65% CER) is read cell by cell: within 4% CER of the page's own text layer in reading order
-    (2.3% and 1.3% when written). Page 6 (prose, no rules) stays within the issue's 2% target."""
+    65% CER) is read cell by cell, unsure cells again enlarged: within the issue's 2% CER target
+    of the page's own text layer in reading order (1.9% and 0.9% when written; 2.3% and 1.3%
+    before the rereading). Page 6 (prose, no rules) stays within the 2% target too."""
     image, reference, kind = _rendered_real_page(tmp_path, number)
     assert kind == ("prose" if number == 6 else "table")
     result = extract_text(image, PNG)
@@ -165,15 +166,35 @@ def test_a_scanned_statistics_table_page_reads_within_the_bound(tmp_path, number
     assert _cer(result.text, reference) <= bound, result.text
 
 
+@pytest.fixture(scope="module")
+def page_4_text(tmp_path_factory) -> str:
+    """The OCR text of page 4 of the real report scanned at 300 dpi, read once for the tests
+    below (one read of the page costs ~5 s)."""
+    image, _, _ = _rendered_real_page(tmp_path_factory.mktemp("page4"), 4)
+    result = extract_text(image, PNG)
+    assert result.error is None and result.text is not None
+    return result.text
+
+
 @needs_real_report
-def test_a_scanned_table_row_comes_out_as_one_line_of_cells_in_order(tmp_path):
+def test_a_scanned_table_row_comes_out_as_one_line_of_cells_in_order(page_4_text):
     """The rows of a scanned table keep their cells together and in column order, tab-separated
     (as tables_from_text reads a table): row 2 of 本年度办理结果 (三) on page 4 of the real report,
     not the grid's lines read as 丨 or the numbers of one row spread over several lines."""
-    image, _, _ = _rendered_real_page(tmp_path, 4)
-    result = extract_text(image, PNG)
-    assert result.text is not None
-    rows = [line.split("\t") for line in result.text.splitlines()]
+    rows = [line.split("\t") for line in page_4_text.splitlines()]
     secrets = next(row for row in rows if row[0].endswith("其他法律行政法规禁止公开"))
     assert secrets[1:] == ["30", "1", "0", "0", "0", "0", "31"]
-    assert "丨" not in result.text and "|" not in result.text
+    assert "丨" not in page_4_text and "|" not in page_4_text
+
+
+@needs_real_report
+def test_cells_read_with_low_confidence_are_read_again_enlarged(page_4_text):
+    """Small print in a scanned table (page 4 of the real report, reduced to ~150 dpi for the
+    Chinese model) is where chi_sim confuses close glyphs, unsure of itself: a lone 4 read as 了,
+    危 as 记. Such cells are read again enlarged and keep the more confident read, so the row of
+    new applications has its number 4 and the third reason for withholding reads 危及."""
+    rows = [line.split("\t") for line in page_4_text.splitlines()]
+    new_applications = next(row for row in rows if row[0].endswith("本年新收政府信息公开申请数量"))
+    assert new_applications[1:] == ["3001", "53", "0", "0", "61", "4", "3119"]
+    endangering = next(row for row in rows if row[0].endswith("三安全一稳定”"))
+    assert endangering[0].startswith("3.危及"), endangering
