@@ -352,6 +352,13 @@ def run(options: SchedulerOptions) -> None:
     log.info("scheduler started: %d site job(s), time zone %s", len(scheduler.get_jobs()), options.timezone)
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
+    # Let jobs still running (a site's monitor and alert delivery) finish here, before the
+    # interpreter's shutdown begins: the process would wait for them anyway, but by then
+    # concurrent.futures refuses new work, and apprise sends through a thread pool -- every
+    # later delivery of such a job would fail. A second Ctrl-C stops waiting.
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
 
 
 def _delete_job_row(engine: Engine, jid: str) -> None:

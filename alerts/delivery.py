@@ -82,31 +82,36 @@ def with_idempotency_key(url: str, key: str) -> str:
     return url + ("&" if "?" in url else "?") + extra
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 def notify_once(url: str, subject: str, body: str, idempotency_key: str | None = None) -> tuple[bool, str | None]:
-    """Send one message to one apprise URL: (accepted, error line)."""
+    """Send one message to one apprise URL: (accepted, error line).
+
+    The error line is apprise's own last warning of this call, read from the call's result:
+    apprise captures each call's log lines per call and per thread (a context variable), so two
+    senders in one process -- the scheduler's thread pool -- never see each other's lines. A
+    handler of ours on the shared ``apprise`` logger would not be: it receives every thread's
+    records, and adding and removing handlers on that logger while another thread is logging
+    through it can make the logger skip a handler for a record.
+    """
     target = with_idempotency_key(url, idempotency_key) if idempotency_key else url
+    scheme = urlsplit(url).scheme
     client = apprise.Apprise()
     if not client.add(target):
-        return False, _("not a valid apprise URL (%(scheme)s://…)", scheme=urlsplit(url).scheme)
-    collect = _Collect()
-    logger = logging.getLogger("apprise")
-    logger.addHandler(collect)
-    try:
-        ok = bool(client.notify(title=subject, body=body))
-    finally:
-        logger.removeHandler(collect)
-    if ok:
+        return False, _("not a valid apprise URL (%(scheme)s://…)", scheme=scheme)
+    result = client.notify(title=subject, body=body)
+    if result:
         return True, None
-    return False, (collect.lines[-1] if collect.lines else _("delivery failed"))[:300]
+    return False, (_last_problem(result) or f"{_('delivery failed')} ({result.status.name})")[:300]
+
+
+def _last_problem(result: apprise.AppriseResult) -> str | None:
+    """The last warning or error apprise logged during this one call, if any."""
+    problems = [entry.message for entry in result.logs() if _at_least_warning(entry.level)]
+    return problems[-1] if problems else None
+
+
+def _at_least_warning(level_name: str) -> bool:
+    level = logging.getLevelName(level_name)  # a number for known names, else "Level x"
+    return isinstance(level, int) and level >= logging.WARNING
 
 
 def send_pending(
@@ -180,6 +185,7 @@ def _deliver(row: AlertOutbox, settings: AlertSettings, report: DeliveryReport, 
                 break
         else:
             errors.append(f"{urlsplit(url).scheme}://…: {error}")
+            log.warning("alert message %s not delivered to %s://…: %s", row.id, urlsplit(url).scheme, error)
     row.delivered_to = delivered
     row.attempts += 1
     if not errors:

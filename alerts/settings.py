@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import tomllib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -106,16 +108,39 @@ def mask_url(url: str) -> str:
     return _SECRET_QUERY.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1***@", url))
 
 
+# True while this thread (context) checks a URL: apprise's records of the check are dropped.
+_CHECKING_URL: ContextVar[bool] = ContextVar("nianbao_checking_apprise_url", default=False)
+_FILTER_LOCK = threading.Lock()
+
+
+class _DropUrlCheckRecords(logging.Filter):
+    """Drops the ``apprise`` logger's records made by a URL check, in the checking thread only.
+
+    Setting ``disabled`` on the shared logger instead would silence every thread for the
+    check's duration -- the scheduler's other job then loses the warning of a failing delivery
+    -- and two checks saving and restoring the flag at once can leave it off for good.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _CHECKING_URL.get()
+
+
+def _drop_url_check_records(log: logging.Logger) -> None:
+    with _FILTER_LOCK:  # installed once, never removed: no filter list changes while logging
+        if not any(isinstance(f, _DropUrlCheckRecords) for f in log.filters):
+            log.addFilter(_DropUrlCheckRecords())
+
+
 def apprise_accepts(url: str) -> bool:
     """Whether apprise's own parser takes ``url`` (a known scheme with what it needs)."""
     import apprise
 
-    log = logging.getLogger("apprise")
-    disabled, log.disabled = log.disabled, True  # apprise logs its refusal; we raise one line
+    _drop_url_check_records(logging.getLogger("apprise"))  # apprise logs its refusal; we raise one line
+    checking = _CHECKING_URL.set(True)
     try:
         return bool(apprise.Apprise().add(url))
     finally:
-        log.disabled = disabled
+        _CHECKING_URL.reset(checking)
 
 
 def check_alert_urls(settings: AlertSettings, source: str = "<sites>") -> None:
