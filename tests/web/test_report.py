@@ -64,6 +64,22 @@ def report_page(figure: int, beacon: str) -> bytes:
     return html.encode("gbk")
 
 
+def crawl_each_night(tmp_path: Path, database_url: str, key: str, list_url: str, night: dict[str, int]) -> None:
+    """One ``nianbao crawl`` of a bureau per night of :data:`NIGHTS` (the policy clock set to
+    that night, every page re-checked); ``night["night"]`` tells the server which night it is."""
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        f'[[sites]]\nkey = "{key}"\nname = "示范局"\nregion = "示范省示范市"\nlevel = "department"\n'
+        f'family = "generic"\nrevalidate_days = 1\nlist_urls = ["{list_url}"]\n', encoding="utf-8")
+    for number, moment in enumerate(NIGHTS, start=1):
+        night["night"] = number
+        result = run_nianbao(
+            "--db", database_url, "--sites", str(sites), "crawl", "-q", "-s", f"NIANBAO_NOW={moment}",
+            "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=5",
+            "-s", "RETRY_TIMES=0", cwd=tmp_path, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 @dataclass
 class CrawledReport:
     url: str
@@ -89,17 +105,7 @@ def crawled(database_url: str, tmp_path: Path) -> Iterator[CrawledReport]:
         site.routes["/nb/t1.htm"] = lambda h: send(
             h, 200, sent[served["night"]], headers={"Content-Encoding": "gzip"} if served["night"] == 2 else None,
             content_type="text/html; charset=gbk")
-        sites = tmp_path / "sites.toml"
-        sites.write_text(
-            '[[sites]]\nkey = "report-gov"\nname = "示范局"\nregion = "示范省示范市"\nlevel = "department"\n'
-            f'family = "generic"\nrevalidate_days = 1\nlist_urls = ["{site.url("/nb/")}"]\n', encoding="utf-8")
-        for number, night in enumerate(NIGHTS, start=1):
-            served["night"] = number
-            result = run_nianbao(
-                "--db", database_url, "--sites", str(sites), "crawl", "-q", "-s", f"NIANBAO_NOW={night}",
-                "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=5",
-                "-s", "RETRY_TIMES=0", cwd=tmp_path, timeout=120)
-            assert result.returncode == 0, result.stdout + result.stderr
+        crawl_each_night(tmp_path, database_url, "report-gov", site.url("/nb/"), served)
     finally:
         site.shutdown()
         site.server_close()

@@ -45,13 +45,12 @@ from sqlalchemy import select
 from storage import open_archive
 from storage.models import Document, Site
 from storage.outbox import Finding, raise_alert
-from tests.crawler.harness import run_nianbao
 from tests.reliability.conftest import HostileSite, list_page, send
 from tests.web.conftest import HostileArchive
 from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _need, nianbao_serve
+from tests.web.test_report import crawl_each_night
 
 REPORT_TITLE = "示范局2024年政府信息公开工作年度报告"
-NIGHTS = ("2026-03-02T01:00:00+00:00", "2026-03-03T01:00:00+00:00")
 # Printed by the planted script if it ever ran: no console message may contain it.
 MARKER = "walk-pwned"
 
@@ -106,20 +105,10 @@ def _crawl_two_nights(tmp_path: Path, database_url: str, trap: HostileSite) -> N
     """``nianbao crawl`` on two nights of a bureau whose report figure changes in between."""
     bureau = _started(HostileSite())
     try:
-        night = {"number": 1}
+        night = {"night": 1}
         bureau.routes["/nb/"] = lambda h: send(h, 200, list_page({"/nb/t1.htm": 2024}))
-        bureau.routes["/nb/t1.htm"] = lambda h: send(h, 200, hostile_report_page(217 + night["number"], trap.base))
-        sites = tmp_path / "sites.toml"
-        sites.write_text(
-            '[[sites]]\nkey = "walk-gov"\nname = "示范局"\nregion = "示范省示范市"\nlevel = "department"\n'
-            f'family = "generic"\nrevalidate_days = 1\nlist_urls = ["{bureau.url("/nb/")}"]\n', encoding="utf-8")
-        for number, moment in enumerate(NIGHTS, start=1):
-            night["number"] = number
-            result = run_nianbao(
-                "--db", database_url, "--sites", str(sites), "crawl", "-q", "-s", f"NIANBAO_NOW={moment}",
-                "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=5",
-                "-s", "RETRY_TIMES=0", cwd=tmp_path, timeout=120)
-            assert result.returncode == 0, result.stdout + result.stderr
+        bureau.routes["/nb/t1.htm"] = lambda h: send(h, 200, hostile_report_page(217 + night["night"], trap.base))
+        crawl_each_night(tmp_path, database_url, "walk-gov", bureau.url("/nb/"), night)
     finally:
         _stop(bureau)
 
