@@ -31,11 +31,12 @@ Settings (declared with their defaults in :mod:`storage.settings`): ``NIANBAO_AT
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from twisted.internet.threads import deferToThread
+from twisted.internet.threads import blockingCallFromThread, deferToThread
 
 from crawler.attachments import (
     ExtractionLimits,
@@ -49,6 +50,7 @@ from crawler.extract.tables import tables_from_attachment
 from crawler.items import AttachmentItem, ReportItem
 from crawler.pipelines import DATABASE_SETTING
 from crawler.typed_defaults import bool_default, float_default, int_default
+from crawler.writer import Call, archive_writer_of
 from storage import attachments as archive_attachments
 from storage.db import shared_archive
 from storage.records import AttachmentRecord
@@ -68,18 +70,22 @@ def _limits(crawler: Crawler) -> ExtractionLimits:
     )
 
 
-def read_attachment(sessions: Any, attachment: AttachmentRecord, limits: ExtractionLimits,
+Write = Callable[..., Any]  # runs a storage function in the archive writer, waits for its result
+
+
+def read_attachment(sessions: Any, write: Write, attachment: AttachmentRecord, limits: ExtractionLimits,
                     *, want_tables: bool = False) -> ExtractionResult | None:
     """Store a downloaded file and record its content row (text read once per sha256).
 
     Sets ``attachment.attachment_id``; a download failure (no body) records nothing here.
     Returns the extraction (with a PDF's table grids) when the file was read now; a file stored
     before is read again only for ``want_tables`` and only when it is a PDF (its grids are not
-    stored: an attachment-only report's tables come from them)."""
+    stored: an attachment-only report's tables come from them). ``write`` records the row
+    through the archive writer (this runs in a worker thread)."""
     if attachment.body is None:
         return None
     digest, path = store_attachment(attachment.body)
-    with sessions() as session, session.begin():
+    with sessions() as session:
         row = archive_attachments.find_attachment(session, digest)
         if row is not None:
             attachment.attachment_id = row.id
@@ -88,31 +94,29 @@ def read_attachment(sessions: Any, attachment: AttachmentRecord, limits: Extract
             return None
     media_type = sniff_media_type(attachment.body, attachment.url)
     result = extract_text(path, media_type, limits)
-    with sessions() as session, session.begin():
-        row = archive_attachments.record_attachment(
-            session,
-            sha256=digest,
-            size=len(attachment.body),
-            media_type=media_type,
-            text=result.text,
-            image_only=result.image_only,
-            error=result.error,
-        )
-        attachment.attachment_id = row.id
+    attachment.attachment_id = write(
+        archive_attachments.record_attachment_id,
+        sha256=digest,
+        size=len(attachment.body),
+        media_type=media_type,
+        text=result.text,
+        image_only=result.image_only,
+        error=result.error,
+    )
     return result
 
 
-def _link(sessions: Any, attachment: AttachmentRecord) -> None:
-    with sessions() as session, session.begin():
-        archive_attachments.link_attachment(
-            session,
-            site_key=attachment.site_key,
-            report_url=attachment.report_url,
-            url=attachment.url,
-            link_text=attachment.link_text,
-            attachment_id=attachment.attachment_id,
-            error=attachment.error,
-        )
+def _link(write: Write, attachment: AttachmentRecord) -> None:
+    write(
+        archive_attachments.link_attachment,
+        returns=False,
+        site_key=attachment.site_key,
+        report_url=attachment.report_url,
+        url=attachment.url,
+        link_text=attachment.link_text,
+        attachment_id=attachment.attachment_id,
+        error=attachment.error,
+    )
 
 
 def _ocr_marking(parts: list[dict]) -> dict:
@@ -134,8 +138,15 @@ def _ocr_marking(parts: list[dict]) -> dict:
 class _Base:
     def __init__(self, crawler: Crawler, database_url: str) -> None:
         self.crawler = crawler
-        self.sessions = shared_archive(database_url)
+        self.sessions = shared_archive(database_url)  # reads only; writes go to the writer
+        self.archive = archive_writer_of(crawler)
         self.limits = _limits(crawler)
+
+    def write(self, function: Callable[..., Any], *, returns: bool = True, **kwargs: Any) -> Any:
+        """From a worker thread: run ``function`` in the archive writer; its result once committed."""
+        from twisted.internet import reactor
+
+        return blockingCallFromThread(reactor, self.archive.submit, Call(function, (), kwargs, returns))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Any:
@@ -160,7 +171,7 @@ class AttachmentTextPipeline(_Base):
         layout: list[str] = []
         ocr: list[dict] = []
         for attachment in item.attachment_files:
-            result = read_attachment(self.sessions, attachment, self.limits, want_tables=True)
+            result = read_attachment(self.sessions, self.write, attachment, self.limits, want_tables=True)
             if result is not None and result.ocr and result.text:
                 ocr.append(result.ocr)
             if result is not None:
@@ -204,14 +215,14 @@ class AttachmentPipeline(_Base):
 
     def _link_report_files(self, item: ReportItem) -> ReportItem:
         for attachment in item.attachment_files:
-            _link(self.sessions, attachment)
+            _link(self.write, attachment)
             attachment.body = None  # the bytes are stored; do not keep them in memory
         return item
 
     def _store_and_link(self, item: AttachmentItem) -> AttachmentItem:
-        read_attachment(self.sessions, item, self.limits)
+        read_attachment(self.sessions, self.write, item, self.limits)
         if item.body is not None:
             self.crawler.stats.inc_value("nianbao/attachments_stored")
-        _link(self.sessions, item)
+        _link(self.write, item)
         item.body = None
         return item

@@ -1,10 +1,12 @@
 """Item pipelines: the only place crawled data is written to the archive.
 
 :class:`ArchivePipeline` records every :class:`ReportItem` as a document/version and every
-:class:`PageFailureItem` as an error on the crawl run, each in its own short transaction, so an
-interrupted crawl keeps everything recorded before the interruption. When the spider closes it
-records the site's page count, finish reason and whether the site failed (no list page could
-be fetched).
+:class:`PageFailureItem` as an error on the crawl run. It does not write them itself: it submits
+them to the process's archive writer (:mod:`crawler.writer`), which writes them in batches off
+the reactor, and hands the item on only once its batch has committed -- an interrupted crawl
+keeps every item acknowledged before the interruption. When the spider closes it records the
+site's page count, finish reason and whether the site failed (no list page could be fetched),
+after every item of the site.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from scrapy.exceptions import NotConfigured
 from crawler.distributed import DISTRIBUTED_SETTING
 from crawler.items import AttachmentItem, PageFailureItem, ReportItem
 from crawler.stopping import archive_writer
+from crawler.writer import Call, RecordReport, archive_writer_of
 from spiders.annual_reports import LISTING_STAT
 from storage import archive
-from storage.db import shared_archive
 
 DATABASE_SETTING = "NIANBAO_DATABASE_URL"
 RUN_ID_SETTING = "NIANBAO_RUN_ID"
@@ -33,7 +35,7 @@ class ArchivePipeline:
     def __init__(self, crawler: Crawler, database_url: str, run_id: int) -> None:
         self.crawler = crawler
         self.run_id = run_id
-        self.sessions = shared_archive(database_url)
+        self.archive = archive_writer_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -49,39 +51,49 @@ class ArchivePipeline:
     def process_item(self, item: Any) -> Any:
         stats = self.crawler.stats
         if isinstance(item, ReportItem):
-            with self.sessions() as session, session.begin():
-                outcome = archive.record_report(session, self.run_id, item)
-            stats.inc_value("nianbao/reports_found")
-            stats.inc_value(f"nianbao/{outcome.name.lower()}")
-        elif isinstance(item, PageFailureItem):
-            with self.sessions() as session, session.begin():
-                archive.record_failure(session, self.run_id, item)
-            stats.inc_value("nianbao/failures")
-        elif isinstance(item, AttachmentItem):
-            pass  # stored and linked by crawler.attachment_pipeline.AttachmentPipeline
-        else:
-            raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
-        return item
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+            def recorded(outcome: archive.RecordOutcome) -> Any:
+                stats.inc_value("nianbao/reports_found")
+                stats.inc_value(f"nianbao/{outcome.name.lower()}")
+                return item
+
+            return self.archive.submit(RecordReport(self.run_id, item)).addCallback(recorded)
+        if isinstance(item, PageFailureItem):
+
+            def failure_recorded(_: None) -> Any:
+                stats.inc_value("nianbao/failures")
+                return item
+
+            return self.archive.submit(Call(archive.record_failure, (self.run_id, item))).addCallback(
+                failure_recorded
+            )
+        if isinstance(item, AttachmentItem):
+            return item  # stored and linked by crawler.attachment_pipeline.AttachmentPipeline
+        raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
+
+    def spider_closed(self, spider: Spider, reason: str) -> Any:
         stats = self.crawler.stats
         list_pages = stats.get_value("nianbao/list_pages", 0)
         report_pages = stats.get_value("nianbao/report_pages", 0)
         site_key = spider.site.key  # type: ignore[attr-defined]
-        with self.sessions() as session, session.begin():
-            archive.finish_site_crawl(
-                session,
-                self.run_id,
-                site_key,
-                pages=list_pages + report_pages,
-                finish_reason=reason,
-                # A site whose column could not be fetched at all has failed; single dead
-                # report links are page failures, recorded but not fatal to the site.
-                failed=list_pages == 0,
-                # Distributed workers each crawl part of a site: their pages add up.
-                accumulate=bool(self.crawler.settings.get(DISTRIBUTED_SETTING)),
-                listing=stats.get_value(LISTING_STAT),
-                # Closed by Ctrl-C/SIGTERM or by nianbao stopping the crawl (crawler/stopping.py):
-                # what it saw says nothing about the site.
-                interrupted=reason == "shutdown",
+        # After every item of the site (the writer keeps their order); the crawler waits for it.
+        return self.archive.submit(
+            Call(
+                archive.finish_site_crawl,
+                (self.run_id, site_key),
+                dict(
+                    pages=list_pages + report_pages,
+                    finish_reason=reason,
+                    # A site whose column could not be fetched at all has failed; single dead
+                    # report links are page failures, recorded but not fatal to the site.
+                    failed=list_pages == 0,
+                    # Distributed workers each crawl part of a site: their pages add up.
+                    accumulate=bool(self.crawler.settings.get(DISTRIBUTED_SETTING)),
+                    listing=stats.get_value(LISTING_STAT),
+                    # Closed by Ctrl-C/SIGTERM or by nianbao stopping the crawl (crawler/stopping.py):
+                    # what it saw says nothing about the site.
+                    interrupted=reason == "shutdown",
+                ),
+                returns=False,
             )
+        )

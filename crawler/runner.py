@@ -20,13 +20,14 @@ from scrapy.settings import Settings
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.capture.middleware import prepare_capture
+from crawler.capture.middleware import CAPTURE_RUN_SETTING, CaptureRun, prepare_capture
 from crawler.capture.warc import WarcWriteError
 from crawler.config import SiteConfig
 from crawler.errors import ConfigError, NianbaoError, StorageError
 from crawler.pipelines import DATABASE_SETTING, RUN_ID_SETTING
 from crawler.progress import PROGRESS_SETTING, ProgressBoard
 from crawler.stopping import CrawlProcess, StopState, describe_archive_error
+from crawler.writer import start_for_crawl
 from spiders.annual_reports import AnnualReportSpider
 from storage import archive
 from storage.db import open_archive
@@ -231,6 +232,25 @@ def crawl_in_process(
     ``site_settings`` and ``spider_arguments`` add per-site settings and spider arguments
     (distributed workers use them for their Redis queues and start URLs).
     """
+    # One archive writer for every crawler of the process (crawler/writer): started before the
+    # crawlers copy the settings, closed once the reactor has stopped and every write is acknowledged.
+    writer = start_for_crawl(settings)
+    try:
+        return _crawl_sites(sites, settings, progress, site_settings, spider_arguments)
+    finally:
+        writer.close()
+        capture = settings.get(CAPTURE_RUN_SETTING)
+        if isinstance(capture, CaptureRun):
+            capture.failures.extend(writer.close_errors)
+
+
+def _crawl_sites(
+    sites: Sequence[SiteConfig],
+    settings: Settings,
+    progress: ProgressBoard | None,
+    site_settings: Callable[[SiteConfig], Mapping[str, Any]] | None,
+    spider_arguments: Callable[[SiteConfig], Mapping[str, Any]] | None,
+) -> StopState:
     process = CrawlProcess(settings, progress=progress)
     for position, site in enumerate(sites):
         per_site = settings.copy()

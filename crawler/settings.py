@@ -20,6 +20,13 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# A page yields at most a report: processing several items of one response at once only makes
+# Scrapy start a task per item slot (100 by default) for every response.
+CONCURRENT_ITEMS = 1
+# Scrapy re-reads the source of the callback of every response to look for a generator that
+# returns a value (a bound method is a new object each time, so its cache never hits); our
+# spider's callbacks are checked by the tests instead.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 DOWNLOAD_DELAY = 0.5
 
 DOWNLOAD_TIMEOUT = 30

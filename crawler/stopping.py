@@ -37,6 +37,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from crawler.errors import StorageError
@@ -143,18 +144,29 @@ def archive_writer(process_item: F) -> F:
         stops = stop_state_of(getattr(self, "crawler", None))
         if stops.archive_failure is not None:
             raise DropItem(f"not recorded: the crawl is stopping ({stops.archive_failure})")
-        try:
-            return process_item(self, item, *args, **kwargs)
-        except DropItem:
-            raise
-        except Exception as exc:
+        def stop(exc: BaseException) -> None:
             # Any other error means the item was not recorded: a crawl that goes on would end
             # "ok" with a report missing from the archive, so it stops and the run fails.
             if is_archive_error(exc):
                 stops.archive_failed(describe_archive_error(exc))
             else:
                 stops.archive_failed(f"internal error {type(exc).__name__}: {exc}")
+
+        def failed(failure: Failure) -> Failure:
+            if not failure.check(DropItem) and failure.value is not None:
+                stop(failure.value)
+            return failure
+
+        try:
+            result = process_item(self, item, *args, **kwargs)
+        except DropItem:
             raise
+        except Exception as exc:
+            stop(exc)
+            raise
+        if isinstance(result, Deferred):  # written by the archive writer: fails later, if at all
+            result.addErrback(failed)
+        return result
 
     return wrapper  # type: ignore[return-value]
 

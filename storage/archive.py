@@ -15,16 +15,13 @@ crash, never create a second document or version. Database errors come out as
 from __future__ import annotations
 
 import dataclasses
-import enum
-import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from storage import identity
 from storage.dialect import insert_ignore
 from storage.errors import StorageError, storage_errors
 from storage.listing import ListingRecord
@@ -34,15 +31,13 @@ from storage.models import (
     CrawlError,
     CrawlRun,
     Document,
-    DocumentUrl,
     Site,
     SiteCrawl,
     Version,
     utcnow,
 )
-from storage.normalize import content_hash
 from storage.records import PageFailure, ReportRecord
-from storage.search import index_new_version, mark_latest
+from storage.report_batch import RecordOutcome, increment, record_reports, require_run, site_by_key
 
 __all__ = [
     "RecordOutcome",
@@ -62,10 +57,7 @@ __all__ = [
     "version_counts",
 ]
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-# How often record_report retries when a concurrent writer took the next version number.
-_VERSION_NUMBER_ATTEMPTS = 5
 
 
 class SiteDefinition(Protocol):
@@ -88,23 +80,6 @@ class SiteDefinition(Protocol):
     def as_dict(self) -> dict[str, Any]: ...
 
 
-class RecordOutcome(enum.StrEnum):
-    """What :func:`record_report` did with a fetched report."""
-
-    NEW_DOCUMENT = "new_document"  # first version of a document not archived before
-    NEW_VERSION = "new_version"  # the body changed: another version of a known document
-    UNCHANGED = "unchanged"  # the normalized body matches a version already archived
-
-    @property
-    def counter(self) -> str:
-        """The SiteCrawl / CrawlRun counter this outcome increments."""
-        return {
-            RecordOutcome.NEW_DOCUMENT: "new_documents",
-            RecordOutcome.NEW_VERSION: "new_versions",
-            RecordOutcome.UNCHANGED: "unchanged",
-        }[self]
-
-
 # --- writes -----------------------------------------------------------------------------------
 
 
@@ -121,7 +96,7 @@ def sync_site(session: Session, site: SiteDefinition) -> Site:
         "config": site.as_dict(),
     }
     insert_ignore(session, Site, key=site.key, created_at=now, updated_at=now, **values)
-    row = _site_by_key(session, site.key, refresh=True)
+    row = site_by_key(session, site.key, refresh=True)
     for name, value in values.items():
         if getattr(row, name) != value:
             setattr(row, name, value)  # updated_at follows through onupdate
@@ -156,126 +131,18 @@ def record_report(session: Session, run_id: int, item: ReportRecord) -> RecordOu
     again); otherwise a version with the next number is added. The document's metadata columns
     are refreshed from the item every time (``title`` falls back to the link text), and the
     run's counters for the site are incremented.
+
+    The crawl's archive writer records a whole batch at once (:func:`storage.report_batch.record_reports`);
+    this is the same code for one report.
     """
-    site = _site_by_key(session, item.site_key)
-    _require_run(session, run_id)
-    seen_at = _as_utc(item.fetched_at) or utcnow()
-    pub_date = _check_date(item.pub_date, "pub_date", item.url)
-    written_date = _check_date(item.written_date, "written_date", item.url)
-    title = item.title or item.list_title
-    digest = content_hash(item.body_text or "")
-    metadata: dict[str, Any] = {
-        "title": title,
-        "index_no": item.index_no,
-        "publisher": item.publisher,
-        "pub_date": pub_date,
-        "report_year": item.report_year,
-        "missing_fields": list(item.missing_fields),
-    }
-
-    # Which document this report is (storage.identity): a URL already known is the fast path;
-    # a new URL is a moved report or a new one, decided under the site's lock so that two writers
-    # finding the same report at once make one document between them.
-    document_id = identity.document_by_url(session, site.id, item.url)
-    if document_id is None:
-        identity.lock_site(session, site.id)
-        report = identity.ReportIdentity.of(
-            url=item.url,
-            index_no=item.index_no,
-            report_year=item.report_year,
-            title=title,
-            body_text=item.body_text,
-            content_hash=digest,
-        )
-        match = identity.find_document(session, site.id, report)
-        if match is not None:
-            document_id = match.document_id
-        else:
-            insert_ignore(
-                session,
-                Document,
-                site_id=site.id,
-                url=item.url,
-                first_seen_at=seen_at,
-                last_seen_at=seen_at,
-                last_run_id=run_id,
-                **metadata,
-            )
-            document_id = session.scalar(
-                select(Document.id).where(Document.site_id == site.id, Document.url == item.url)
-            )
-    document = session.scalars(
-        select(Document)
-        .where(Document.id == document_id)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if document is None:  # only possible above READ COMMITTED isolation
-        raise StorageError(f"report {item.url}: the document row could not be read back")
-    _remember_url(session, document, item.url, seen_at)
-
-    version = _version_by_hash(session, document.id, digest)
-    if version is None:
-        # New content: lock the document row so concurrent writers of new bodies take turns
-        # choosing the next number (PostgreSQL; SQLite serializes writers anyway), then look
-        # again -- the writer before us may have stored this very body.
-        session.execute(select(Document.id).where(Document.id == document.id).with_for_update())
-        version = _version_by_hash(session, document.id, digest)
-    if version is None:
-        version_values = {
-            **metadata,
-            "written_date": written_date,
-            "doc_no": item.doc_no,
-            "topic": item.topic,
-            "body_text": item.body_text or "",
-            "attachments": list(item.attachments),
-            "encoding": item.encoding,
-            # statistics tables (crawler.extract.tables) and image-only marking
-            "tables": item.tables,
-            "has_tables": bool(item.tables and item.tables.get("format") in ("2019", "2021")),
-            "image_only": bool(item.image_only),
-            # the body's sections as the extraction found them (offsets into body_text)
-            "sections": list(item.sections) if item.sections is not None else None,
-            "capture_id": item.capture_id,  # the WARC evidence of this content
-            "first_seen_at": seen_at,
-            "last_seen_at": seen_at,
-            "first_run_id": run_id,
-            "last_run_id": run_id,
-        }
-        version, inserted = _add_version(session, document, digest, version_values)
-    else:
-        inserted = False
-
-    if inserted:
-        outcome = RecordOutcome.NEW_DOCUMENT if version.number == 1 else RecordOutcome.NEW_VERSION
-        index_new_version(session, version, site.id)  # the full-text index (storage.search)
-    else:
-        outcome = RecordOutcome.UNCHANGED
-        version.last_seen_at = max(version.last_seen_at, seen_at)
-        version.last_run_id = run_id
-
-    for name, value in metadata.items():
-        if getattr(document, name) != value:
-            setattr(document, name, value)
-    # The canonical URL is the one the report was fetched at most recently (a URL of this very
-    # document, so no other document of the site has it).
-    if document.url != item.url and seen_at >= document.last_seen_at:
-        document.url = item.url
-    document.last_seen_at = max(document.last_seen_at, seen_at)
-    document.last_run_id = run_id
-    if document.latest_version_id != version.id:
-        document.latest_version = version
-        # The search index's latest flag; a new document's first entry was written with it set.
-        if not (inserted and version.number == 1):
-            mark_latest(session, document.id, version.id)
-    _increment(session, run_id, site.id, reports_found=1, **{outcome.counter: 1})
-    return outcome
+    return record_reports(session, run_id, [item])[0]
 
 
 @storage_errors
 def record_failure(session: Session, run_id: int, item: PageFailure) -> None:
     """Record a page that could not be fetched or used, and count it on the site's crawl."""
-    site = _site_by_key(session, item.site_key)
-    _require_run(session, run_id)
+    site = site_by_key(session, item.site_key)
+    require_run(session, run_id)
     if item.page_kind not in PAGE_KINDS:
         raise StorageError(
             f"failure of {item.url}: page_kind must be one of {', '.join(PAGE_KINDS)}"
@@ -293,7 +160,7 @@ def record_failure(session: Session, run_id: int, item: PageFailure) -> None:
             created_at=utcnow(),
         )
     )
-    _increment(session, run_id, site.id, failures=1)
+    increment(session, run_id, site.id, failures=1)
 
 
 @storage_errors
@@ -322,8 +189,8 @@ def finish_site_crawl(
     it fetched (in a distributed crawl, unless another worker made the site ``ok`` or
     ``failed``).
     """
-    site = _site_by_key(session, site_key)
-    _require_run(session, run_id)
+    site = site_by_key(session, site_key)
+    require_run(session, run_id)
     crawl = _site_crawl(session, run_id, site.id)
     if listing is not None and finish_reason != "finished":
         listing = dataclasses.replace(listing, stopped=finish_reason)
@@ -372,7 +239,7 @@ def finish_run(
     the stop closed early (``interrupted``) get the failure as their reason. Interrupted site
     crawls say nothing about their sites: the monitor does not assess them.
     """
-    run = _require_run(session, run_id)
+    run = require_run(session, run_id)
     now = utcnow()
     crawls = _run_crawls(session, run_id)
     stopped = f"stopped: {failure}" if failure else None
@@ -535,23 +402,6 @@ def get_document(session: Session, document_id: int) -> Document | None:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _site_by_key(session: Session, key: str, *, refresh: bool = False) -> Site:
-    stmt = select(Site).where(Site.key == key)
-    if refresh:
-        stmt = stmt.execution_options(populate_existing=True)
-    site = session.scalars(stmt).one_or_none()
-    if site is None:
-        raise StorageError(f"unknown site '{key}': sync the site before recording its pages")
-    return site
-
-
-def _require_run(session: Session, run_id: int) -> CrawlRun:
-    run = session.get(CrawlRun, run_id)
-    if run is None:
-        raise StorageError(f"no crawl run with id {run_id}")
-    return run
-
-
 def _site_crawl(session: Session, run_id: int, site_id: int) -> SiteCrawl:
     """The run's row for the site, created when the site joined after the run started."""
     insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
@@ -560,105 +410,6 @@ def _site_crawl(session: Session, run_id: int, site_id: int) -> SiteCrawl:
         .where(SiteCrawl.run_id == run_id, SiteCrawl.site_id == site_id)
         .execution_options(populate_existing=True)
     ).one()
-
-
-def _increment(session: Session, run_id: int, site_id: int, **counters: int) -> None:
-    """Add to the site crawl's counters in SQL, so concurrent writers do not lose updates."""
-    insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
-    session.execute(
-        update(SiteCrawl)
-        .where(SiteCrawl.run_id == run_id, SiteCrawl.site_id == site_id)
-        .values(
-            {getattr(SiteCrawl, name): getattr(SiteCrawl, name) + n for name, n in counters.items()}
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-
-
-def _remember_url(session: Session, document: Document, url: str, seen_at: datetime) -> None:
-    """Add ``url`` to the document's URLs, or move its first/last seen times to ``seen_at``."""
-    inserted = insert_ignore(
-        session,
-        DocumentUrl,
-        document_id=document.id,
-        site_id=document.site_id,
-        url=url,
-        first_seen_at=seen_at,
-        last_seen_at=seen_at,
-    )
-    if inserted:
-        return
-    session.execute(
-        update(DocumentUrl)
-        .where(
-            DocumentUrl.site_id == document.site_id,
-            DocumentUrl.url == url,
-            or_(DocumentUrl.last_seen_at < seen_at, DocumentUrl.first_seen_at > seen_at),
-        )
-        .values(
-            last_seen_at=case((DocumentUrl.last_seen_at < seen_at, seen_at), else_=DocumentUrl.last_seen_at),
-            first_seen_at=case((DocumentUrl.first_seen_at > seen_at, seen_at), else_=DocumentUrl.first_seen_at),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _version_by_hash(session: Session, document_id: int, digest: str) -> Version | None:
-    return session.scalars(
-        select(Version).where(Version.document_id == document_id, Version.content_hash == digest)
-    ).one_or_none()
-
-
-def _add_version(
-    session: Session, document: Document, digest: str, values: dict[str, Any]
-) -> tuple[Version, bool]:
-    """Insert a version with the next number; (version, inserted).
-
-    ``inserted`` is False when a concurrent writer stored the same body first. When one stored a
-    different body under the number we picked, the next number is tried.
-    """
-    for _ in range(_VERSION_NUMBER_ATTEMPTS):
-        number = session.scalar(
-            select(func.coalesce(func.max(Version.number), 0)).where(
-                Version.document_id == document.id
-            )
-        )
-        inserted = insert_ignore(
-            session,
-            Version,
-            document_id=document.id,
-            number=int(number or 0) + 1,
-            content_hash=digest,
-            **values,
-        )
-        version = _version_by_hash(session, document.id, digest)
-        if version is not None:
-            return version, inserted
-    raise StorageError(
-        f"report {document.url}: could not allocate a version number"
-        f" after {_VERSION_NUMBER_ATTEMPTS} attempts"
-    )
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _check_date(value: str | None, field: str, url: str) -> str | None:
-    """``value`` when it is a real date written YYYY-MM-DD; None for no date."""
-    if not value:
-        return None
-    try:
-        if not _ISO_DATE.fullmatch(value):
-            raise ValueError(value)
-        date.fromisoformat(value)
-        return value
-    except (TypeError, ValueError):
-        raise StorageError(f"report {url}: {field} must be YYYY-MM-DD (got {value!r})") from None
 
 
 def _limit(limit: int) -> int:

@@ -7,6 +7,8 @@ storing the same file never make a second row.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -57,6 +59,11 @@ def record_attachment(
     return session.scalars(
         select(Attachment).where(Attachment.sha256 == sha256).execution_options(populate_existing=True)
     ).one()
+
+
+def record_attachment_id(session: Session, **values: Any) -> int:
+    """:func:`record_attachment`, returning the row's id (what the archive writer sends back)."""
+    return record_attachment(session, **values).id
 
 
 @storage_errors

@@ -1,19 +1,22 @@
 """The capture tables: ``captures`` rows (WARC evidence of each exchange) and ``url_states``.
 
-Functions take a session and never commit; the caller owns the transaction (one per capture,
-committed only after the WARC record is on disk).
+Functions take a session and never commit; the caller owns the transaction (the archive
+writer's batch, committed only after the batch's WARC records are on disk). The ``*_many``
+functions are the batch's set-based statements: one SELECT or one multi-row INSERT for the
+whole batch instead of one round trip per page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from storage.dialect import upsert
+from storage.dialect import insert_statement, upsert
 from storage.errors import storage_errors
 from storage.models import Capture, Site, UrlState
 
@@ -21,9 +24,12 @@ __all__ = [
     "KnownUrl",
     "PayloadRef",
     "find_payload",
+    "find_payloads",
+    "insert_captures",
     "load_known_urls",
     "record_capture",
     "save_url_state",
+    "save_url_states",
     "site_id_of",
 ]
 
@@ -127,3 +133,56 @@ def save_url_state(session: Session, site_id: int, known: KnownUrl) -> None:
     }
     updated = {k: v for k, v in values.items() if k != "first_seen_at"}
     upsert(session, UrlState, {"site_id": site_id, "url": known.url, **values}, keys=["site_id", "url"], update=updated)
+
+
+@storage_errors
+def find_payloads(session: Session, digests: Collection[str]) -> dict[str, PayloadRef]:
+    """The first full capture of each payload digest that has one (one SELECT for a batch)."""
+    found: dict[str, PayloadRef] = {}
+    if not digests:
+        return found
+    captures = session.scalars(
+        select(Capture)
+        .where(Capture.payload_sha256.in_(sorted(set(digests))), Capture.record_type == "response")
+        .order_by(Capture.id)
+    )
+    for capture in captures:
+        if capture.payload_sha256 is not None:
+            found.setdefault(capture.payload_sha256, _payload_ref(capture))
+    return found
+
+
+@storage_errors
+def insert_captures(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert capture rows with one multi-row INSERT … RETURNING; their ids, in order."""
+    if not rows:
+        return []
+    statement = insert(Capture).returning(Capture.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, [dict(row) for row in rows]))
+
+
+def _url_state_values(site_id: int, known: KnownUrl) -> dict[str, Any]:
+    return {
+        "site_id": site_id,
+        "url": known.url,
+        "page_kind": known.page_kind,
+        "first_seen_at": known.first_seen_at,
+        "last_checked_at": known.last_checked_at,
+        "etag": known.etag,
+        "last_modified": known.last_modified,
+        "payload_capture_id": known.payload.capture_id if known.payload else None,
+    }
+
+
+@storage_errors
+def save_url_states(session: Session, states: Sequence[tuple[int, KnownUrl]]) -> None:
+    """Insert or update many URL states at once; a URL given twice keeps its last state."""
+    latest = {(site_id, known.url): _url_state_values(site_id, known) for site_id, known in states}
+    if not latest:
+        return
+    statement = insert_statement(session, UrlState)
+    changed = ("page_kind", "last_checked_at", "etag", "last_modified", "payload_capture_id")
+    statement = statement.on_conflict_do_update(
+        index_elements=["site_id", "url"], set_={name: statement.excluded[name] for name in changed}
+    )
+    session.execute(statement, list(latest.values()))

@@ -48,6 +48,7 @@ __all__ = [
     "migrate",
     "open_archive",
     "shared_archive",
+    "writer_archive",
 ]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -57,8 +58,15 @@ MIGRATION_LOCK_ID = 0x6E69616E62616F  # "nianbao"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
-def create_archive_engine(url: str) -> Engine:
-    """An engine for ``url`` (SQLite or PostgreSQL), checked by opening one connection."""
+def create_archive_engine(url: str, *, writer: bool = False) -> Engine:
+    """An engine for ``url`` (SQLite or PostgreSQL), checked by opening one connection.
+
+    ``writer``: the engine of a crawl's archive writer (:mod:`crawler.writer`), which holds one
+    connection for the whole crawl and commits a batch at a time: no ``SELECT 1`` ping before
+    each transaction (a dead connection fails the batch, which is then retried on a new one),
+    and SQLite's ``synchronous=NORMAL`` (under WAL a commit survives a killed process; only a
+    power cut can take back the last commits, which the next crawl fetches again).
+    """
     parsed = _parse_url(url)
     shown = _shown(parsed)
     backend = parsed.get_backend_name()
@@ -71,7 +79,7 @@ def create_archive_engine(url: str) -> Engine:
         _make_sqlite_folder(parsed, shown)
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs["pool_pre_ping"] = not writer
     try:
         engine = create_engine(parsed, **kwargs)
     except NoSuchModuleError:
@@ -82,6 +90,9 @@ def create_archive_engine(url: str) -> Engine:
         raise StorageError(f"invalid database URL {shown}: {first_line(exc)}") from None
     if backend == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)
+        if writer:
+            event.listen(engine, "connect", _relax_sqlite_sync)
+            event.listen(engine, "begin", _begin_immediate)
     try:
         with engine.connect():
             pass
@@ -101,6 +112,24 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _relax_sqlite_sync(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling off: _begin_immediate starts every transaction.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    """A writer's transaction takes SQLite's write lock when it starts (waiting up to the busy
+    timeout), not at its first write: a batch reads before it writes, and a read transaction
+    that then needs to write fails at once ("database is locked") if another process wrote
+    meanwhile."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _switch_to_wal(cursor: Any) -> None:
@@ -263,3 +292,9 @@ def shared_archive(url: str) -> sessionmaker[Session]:
     a database) calls :func:`open_archive` instead.
     """
     return open_archive(url)
+
+
+def writer_archive(url: str) -> sessionmaker[Session]:
+    """The archive as a crawl's archive writer opens it: its own engine (see
+    :func:`create_archive_engine`), on a schema the crawl has already brought up to date."""
+    return sessionmaker(bind=create_archive_engine(url, writer=True), expire_on_commit=False)

@@ -17,6 +17,11 @@ from sqlalchemy.orm import Session
 from storage.errors import StorageError
 
 
+def insert_statement(session: Session, model: Any) -> Any:
+    """The backend's ``INSERT`` construct for ``model`` (it has ``on_conflict_do_*``)."""
+    return _insert_for(session, model)
+
+
 def _insert_for(session: Session, model: Any) -> Any:
     dialect = session.get_bind(mapper=model.__mapper__).dialect.name
     if dialect == "postgresql":

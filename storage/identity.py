@@ -28,8 +28,9 @@ frozen copy of these rules to the documents archived before it.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
-from typing import NamedTuple
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ from storage.normalize import normalize_text
 __all__ = [
     "MIN_BODY_CHARS",
     "RULES",
+    "Candidates",
     "Match",
     "ReportIdentity",
     "document_by_url",
@@ -49,6 +51,7 @@ __all__ = [
     "meaningful_index_no",
     "normalize_title",
     "substantial_body",
+    "substantial_normalized",
     "urls_of",
 ]
 
@@ -86,8 +89,12 @@ def meaningful_index_no(index_no: str | None) -> str | None:
 
 def substantial_body(body_text: str | None) -> bool:
     """Whether the body is long enough for the content rule (:data:`MIN_BODY_CHARS`)."""
-    normalized = normalize_text(body_text or "")
-    return sum(1 for ch in normalized if not ch.isspace()) >= MIN_BODY_CHARS
+    return substantial_normalized(normalize_text(body_text or ""))
+
+
+def substantial_normalized(normalized: str) -> bool:
+    """:func:`substantial_body` of a body already normalized (:func:`~storage.normalize.normalize_text`)."""
+    return len("".join(normalized.split())) >= MIN_BODY_CHARS  # split() drops exactly the isspace() characters
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,114 @@ def find_document(session: Session, site_id: int, report: ReportIdentity) -> Mat
         if document_id is not None:
             return Match(document_id, "content")
     return None
+
+
+@dataclass
+class _Known:
+    """A document as the rules see it; ``ref`` is its id, or for a document the batch is
+    creating, whatever the batch knows it by until the INSERT gives it an id."""
+
+    ref: Any
+    site_id: int
+    index_no: str | None
+    report_year: int | None
+    title: str | None
+    content_hashes: set[str] = field(default_factory=set)
+    _normalized_title: str | None = None
+
+    @property
+    def normalized_title(self) -> str:
+        if self._normalized_title is None:
+            self._normalized_title = normalize_title(self.title)
+        return self._normalized_title
+
+
+class Candidates:
+    """:func:`find_document`'s rules 2-4 for a whole batch of reports with new URLs: every
+    document the batch's reports could join is read in three SELECTs (same 索引号, same site and
+    year, same content), then each report is matched in memory, in order. Documents the batch
+    creates are added (:meth:`add`) so a later report of the batch can join them; among several
+    matches the oldest still wins (documents read from the archive, by id, then the batch's own
+    in the order it created them)."""
+
+    def __init__(self) -> None:
+        self._documents: list[_Known] = []
+
+    @classmethod
+    @storage_errors
+    def load(cls, session: Session, reports: Sequence[tuple[int, ReportIdentity]]) -> Candidates:
+        candidates = cls()
+        site_ids = sorted({site_id for site_id, _ in reports})
+        if not site_ids:
+            return candidates
+        found: dict[int, _Known] = {}
+
+        def known(row: Any) -> _Known:
+            entry = found.get(row.id)
+            if entry is None:
+                entry = found[row.id] = _Known(row.id, row.site_id, row.index_no, row.report_year, row.title)
+            return entry
+
+        columns = (Document.id, Document.site_id, Document.index_no, Document.report_year, Document.title)
+        index_nos = sorted({r.index_no for _, r in reports if r.index_no is not None})
+        if index_nos:
+            for row in session.execute(
+                select(*columns).where(Document.site_id.in_(site_ids), Document.index_no.in_(index_nos))
+            ):
+                known(row)
+        years = sorted({r.report_year for _, r in reports if r.report_year is not None and normalize_title(r.title)})
+        if years:
+            for row in session.execute(
+                select(*columns).where(Document.site_id.in_(site_ids), Document.report_year.in_(years))
+            ):
+                known(row)
+        hashes = sorted({r.content_hash for _, r in reports if r.substantial})
+        if hashes:
+            for hashed in session.execute(
+                select(*columns, Version.content_hash)
+                .join(Version, Version.document_id == Document.id)
+                .where(Document.site_id.in_(site_ids), Version.content_hash.in_(hashes))
+            ):
+                known(hashed).content_hashes.add(hashed.content_hash)
+        candidates._documents = sorted(found.values(), key=lambda entry: entry.ref)
+        return candidates
+
+    def add(self, ref: Any, site_id: int, report: ReportIdentity, *, index_no: str | None, title: str | None) -> None:
+        """A document the batch created for ``report`` (stored ``index_no`` and ``title``)."""
+        self._documents.append(
+            _Known(ref, site_id, index_no, report.report_year, title, {report.content_hash})
+        )
+
+    def add_content(self, ref: Any, content_hash: str) -> None:
+        """A new version of a document of the batch (the content rule can now find it)."""
+        for entry in self._documents:
+            if entry.ref == ref:
+                entry.content_hashes.add(content_hash)
+
+    def match(self, site_id: int, report: ReportIdentity) -> Match | None:
+        """The first rule that finds a document for ``report`` (its URL is known to be new)."""
+        documents = [entry for entry in self._documents if entry.site_id == site_id]
+        if report.index_no is not None:
+            for entry in documents:
+                if entry.index_no == report.index_no and not _years_differ(entry.report_year, report.report_year):
+                    return Match(entry.ref, "index_no")
+        title = normalize_title(report.title)
+        if title and report.report_year is not None:
+            for entry in documents:
+                if entry.report_year != report.report_year:
+                    continue
+                other_index_no = meaningful_index_no(entry.index_no)
+                if report.index_no and other_index_no and report.index_no != other_index_no:
+                    continue
+                if entry.normalized_title == title:
+                    return Match(entry.ref, "title")
+        if report.substantial:
+            for entry in documents:
+                if report.content_hash in entry.content_hashes and (
+                    report.report_year is None or entry.report_year in (None, report.report_year)
+                ):
+                    return Match(entry.ref, "content")
+        return None
 
 
 @storage_errors

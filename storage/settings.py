@@ -83,8 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
             "<data dir>/warc", _CRAWL),
     Setting("NIANBAO_WARC_MAX_BYTES", 1 << 30, "size at which a WARC file is closed and a new one "
             "started", _CRAWL),
-    Setting("NIANBAO_WARC_FSYNC", True, "fsync each WARC record before its row is committed",
-            _CRAWL),
+    Setting("NIANBAO_WARC_FSYNC", True, "fsync each batch's WARC records before its rows are "
+            "committed", _CRAWL),
+    Setting("NIANBAO_WRITER", "process", "where the crawl's archive writer runs: process (a child "
+            "process) or thread (a thread of the crawl process)", _CRAWL),
     Setting("NIANBAO_NOW", None, "the re-check policy's clock (ISO date or date-time), for "
             "reproducing a night", _CRAWL),
     # --- set by nianbao for its own crawls -----------------------------------------------------
@@ -93,6 +95,8 @@ SETTINGS: tuple[Setting, ...] = (
             internal=True),
     Setting("NIANBAO_CAPTURE_RUN", None, "the WARC writers and failures the crawlers of a run share",
             _CRAWL, internal=True),
+    Setting("NIANBAO_ARCHIVE_WRITER", None, "the archive writer every crawler of the process "
+            "submits its writes to", _CRAWL, internal=True),
     Setting("NIANBAO_STOP_STATE", None, "how the crawl process's run is ending (signal, archive "
             "failure), shared by its crawlers", _CRAWL, internal=True),
     Setting("NIANBAO_DISTRIBUTED", False, "this crawl shares its queue through Redis", _CRAWL,

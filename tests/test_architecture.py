@@ -34,6 +34,7 @@ FLOORS: dict[str, int] = {
     "crawler": 1,  # the core, unless listed below
     "alerts": 2,
     "crawler.capture": 3,
+    "crawler.writer": 3,
     "crawler.middlewares": 3,
     "crawler.pipelines": 3,
     "crawler.attachment_pipeline": 3,

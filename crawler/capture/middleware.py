@@ -27,7 +27,6 @@ the database refuses stops the whole crawl the same way (:meth:`crawler.stopping
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import fields, is_dataclass
@@ -41,27 +40,17 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.capture import records
 from crawler.capture.policy import DEFAULT_WINDOW_DAYS, decide
-from crawler.capture.warc import (
-    WarcWriteError,
-    WarcWriter,
-    recover_open_files,
-)
+from crawler.capture.records import Exchange
+from crawler.capture.warc import WarcWriteError, recover_open_files
 from crawler.errors import ConfigError, StorageError
 from crawler.items import CARRIED_ITEM_META
-from crawler.typed_defaults import bool_default, int_default
-from storage.captures import (
-    KnownUrl,
-    PayloadRef,
-    find_payload,
-    load_known_urls,
-    record_capture,
-    save_url_state,
-    site_id_of,
-)
+from crawler.typed_defaults import bool_default
+from crawler.writer import CaptureJob, CaptureResult, WarcJobFailed, WriteFailed, archive_writer_of
+from storage.captures import KnownUrl, PayloadRef, load_known_urls, site_id_of
 from storage.evidence import read_response, resolve
 from storage.evidence import warc_directory as _warc_folder
 
@@ -107,8 +96,6 @@ class CaptureRun:
     """
 
     def __init__(self) -> None:
-        # One writer per WARC folder: folder -> [writer, number of crawlers using it].
-        self.writers: dict[Path, list[Any]] = {}
         self.failures: list[str] = []
         # URLs fetched (2xx or 304) during this run, by any site: a URL is fetched once per run
         # (robots.txt of a host shared by many bureaus, an attachment linked twice).
@@ -182,13 +169,14 @@ class CaptureMiddleware:
         self.run_id = run_id
         self.sessions = archive_sessions(database_url)
         self.directory = warc_directory(settings)
-        self.max_bytes = settings.getint(WARC_MAX_BYTES_SETTING, int_default(WARC_MAX_BYTES_SETTING))
-        self.fsync = settings.getbool(WARC_FSYNC_SETTING, bool_default(WARC_FSYNC_SETTING))
         self.now = policy_now(settings)
         self.window_days = DEFAULT_WINDOW_DAYS
         self.site_id: int | None = None
         self.known: dict[str, KnownUrl] = {}
-        self.writer: WarcWriter | None = None
+        self.enabled = False  # between spider_opened and spider_closed
+        # Every archive write goes through the process's writer (crawler/writer): the WARC
+        # records and the capture row are written there, in a batch, off the reactor.
+        self.archive = archive_writer_of(crawler)
         # The run's shared state (made by the runner); a crawler started without one (a test
         # building the middleware directly) gets its own.
         shared = settings.get(CAPTURE_RUN_SETTING)
@@ -218,32 +206,15 @@ class CaptureMiddleware:
                 self.site_id = site_id_of(session, site.key)
                 if self.site_id is not None:
                     self.known = load_known_urls(session, self.site_id)
-        entry = self.capture_run.writers.get(self.directory)
-        if entry is None:
-            entry = self.capture_run.writers[self.directory] = [
-                WarcWriter(self.directory, max_bytes=self.max_bytes, fsync=self.fsync),
-                0,
-            ]
-        entry[1] += 1
-        self.writer = entry[0]
+        self.enabled = True
 
     def spider_closed(self, spider: Any) -> None:
-        entry = self.capture_run.writers.get(self.directory)
-        self.writer = None
-        if entry is None:
-            return
-        entry[1] -= 1
-        if entry[1] <= 0:
-            del self.capture_run.writers[self.directory]
-            try:
-                entry[0].close()
-            except WarcWriteError as exc:
-                self.capture_run.failures.append(str(exc))
+        self.enabled = False
 
     # --- requests -----------------------------------------------------------------------
 
     def process_request(self, request: Request) -> Response | None:
-        if self.writer is None or request.meta.get(META_REPLAYED):
+        if not self.enabled or request.meta.get(META_REPLAYED):
             return None
         if request.method != "GET":
             return None  # a POST's answer depends on its form: always asked, never replayed
@@ -272,28 +243,44 @@ class CaptureMiddleware:
 
     # --- responses ----------------------------------------------------------------------
 
-    def process_response(self, request: Request, response: Response) -> Response:
-        if self.writer is None or request.meta.get(META_REPLAYED):
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if not self.enabled or request.meta.get(META_REPLAYED):
             return response
         from crawler.stopping import stop_state_of
 
         stops = stop_state_of(self.crawler)
         if stops.archive_failure is not None:  # the crawl is stopping: do not wait on the database
             raise IgnoreRequest(f"not captured: the crawl is stopping ({stops.archive_failure})")
+        job = CaptureJob(
+            run_id=self.run_id,
+            site_id=self.site_id,
+            url=response.url,
+            state_url=request.url,
+            page_kind=request.meta.get("page_kind"),
+            exchange=Exchange.of(request, response),
+            fetched_at=datetime.now(UTC),
+            now=self.now,
+            known=self.known.get(response.url),
+            remember=request.method == "GET" and (200 <= response.status < 300 or response.status == 304),
+        )
         try:
-            payload = self._capture(request, response)
-        except WarcWriteError as exc:
+            # Acknowledged means committed: the WARC records are on disk and the row is in.
+            captured: CaptureResult = await maybe_deferred_to_future(self.archive.submit(job))
+        except WarcJobFailed as exc:
             self._fail(str(exc))
             raise IgnoreRequest(f"capture failed: {exc}") from None
-        except Exception as exc:
+        except WriteFailed as exc:
             # The capture row could not be written (database gone, disk full): the archive
             # cannot record evidence any more, so the whole crawl stops (crawler/stopping.py).
-            from crawler.stopping import describe_archive_error, is_archive_error
-
-            if not is_archive_error(exc):
-                raise
-            stops.archive_failed(describe_archive_error(exc))
-            raise IgnoreRequest(f"capture not recorded: {describe_archive_error(exc)}") from None
+            stops.archive_failed(str(exc))
+            raise IgnoreRequest(f"capture not recorded: {exc}") from None
+        self.stats.inc_value("nianbao/capture/records")
+        self.stats.inc_value("nianbao/capture/payload_bytes", len(response.body))
+        payload = captured.payload
+        if captured.state is not None:
+            self.capture_run.fetched[request.url] = captured.state.payload  # type: ignore[assignment]
+            if self.site_id is not None:
+                self.known[request.url] = captured.state
         if response.status == 304 and payload is not None:
             replayed = self._replay(request, payload, "not-modified")
             if replayed is not None:
@@ -301,119 +288,6 @@ class CaptureMiddleware:
         if payload is not None and 200 <= response.status < 300:
             request.meta[META_CAPTURE_ID] = payload.capture_id
         return response
-
-    def _capture(self, request: Request, response: Response) -> PayloadRef | None:
-        """Write the exchange and its row; the capture that holds the payload, if any."""
-        assert self.writer is not None
-        url = response.url
-        moment = datetime.now(UTC)
-        known = self.known.get(url)
-        body = response.body
-        status = response.status
-        not_modified = status == 304
-        sha256 = None if not_modified else hashlib.sha256(body).hexdigest()
-        same = self._archived_payload(known, sha256)
-        if same is not None:
-            main = records.revisit_record(
-                url,
-                response,
-                moment,
-                refers_to_uri=same.url,
-                refers_to_date=same.fetched_at,
-                refers_to_record_id=same.warc_record_id,
-                digest=None if not_modified else records.payload_digest(body),
-                not_modified=not_modified,
-            )
-        else:
-            main = records.response_record(url, response, moment)
-        main_id = main.rec_headers.get_header("WARC-Record-ID")  # type: ignore[attr-defined]
-        request_record = records.request_record(url, request, moment, main_id)
-        location = self.writer.append(main, request_record)[0]
-        self.stats.inc_value("nianbao/capture/records")
-        self.stats.inc_value("nianbao/capture/payload_bytes", len(body))
-
-        etag = _header(response, b"ETag")
-        last_modified = _header(response, b"Last-Modified")
-        with self.sessions() as session, session.begin():
-            capture = record_capture(
-                session,
-                run_id=self.run_id,
-                site_id=self.site_id,
-                url=url,
-                page_kind=request.meta.get("page_kind"),
-                fetched_at=moment,
-                http_status=status,
-                etag=etag,
-                last_modified=last_modified,
-                content_type=_header(response, b"Content-Type"),
-                payload_sha256=sha256,
-                payload_bytes=len(body),
-                record_type="revisit" if same is not None else "response",
-                revisit_of_id=same.capture_id if same is not None else None,
-                warc_file=location.file,
-                warc_record_id=location.record_id,
-                warc_offset=location.offset,
-                warc_length=location.length,
-            )
-            if same is None and not not_modified:
-                payload: PayloadRef | None = PayloadRef(
-                    capture_id=capture.id,
-                    url=url,
-                    fetched_at=moment,
-                    warc_file=location.file,
-                    warc_record_id=location.record_id,
-                    warc_offset=location.offset,
-                    sha256=sha256,
-                )
-            else:
-                payload = same
-            revalidatable = request.method == "GET" and (200 <= status < 300 or not_modified)
-            if payload is not None and revalidatable:
-                self._remember(session, request, payload, etag, last_modified, not_modified)
-        return payload
-
-    def _archived_payload(self, known: KnownUrl | None, sha256: str | None) -> PayloadRef | None:
-        """The archived payload this answer repeats: the URL's own for a 304 (``sha256`` None),
-        else any capture with the same digest (the URL's last one is checked first)."""
-        if sha256 is None:
-            return known.payload if known else None
-        if known is not None and known.payload is not None and known.payload.sha256 == sha256:
-            return known.payload
-        with self.sessions() as session:
-            return find_payload(session, sha256)
-
-    def _remember(
-        self,
-        session: Session,
-        request: Request,
-        payload: PayloadRef,
-        etag: str | None,
-        last_modified: str | None,
-        not_modified: bool,
-    ) -> None:
-        """Update the URL's state: checked tonight, its payload and validators."""
-        url = request.url
-        self.capture_run.fetched[url] = payload
-        if self.site_id is None:
-            return
-        state = self.known.get(url) or KnownUrl(
-            url=url,
-            page_kind=request.meta.get("page_kind"),
-            first_seen_at=self.now,
-            last_checked_at=self.now,
-            etag=None,
-            last_modified=None,
-            payload=None,
-        )
-        state.last_checked_at = self.now
-        state.payload = payload
-        # A 304 may omit the validators; they then stay as they were.
-        if etag or not not_modified:
-            state.etag = etag
-        if last_modified or not not_modified:
-            state.last_modified = last_modified
-        save_url_state(session, self.site_id, state)
-        self.known[url] = state
 
     # --- replay -------------------------------------------------------------------------
 

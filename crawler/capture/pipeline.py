@@ -12,15 +12,18 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from twisted.internet.defer import gatherResults
+from twisted.python.failure import Failure
 
-from crawler.capture.middleware import CAPTURE_ENABLED_SETTING, archive_sessions
+from crawler.capture.middleware import CAPTURE_ENABLED_SETTING
 from crawler.typed_defaults import bool_default
+from crawler.writer import ArchiveWriter, Call, archive_writer_of
 from storage.attachments import link_capture
 
 
 class CaptureLinkPipeline:
-    def __init__(self, database_url: str) -> None:
-        self.sessions = archive_sessions(database_url)
+    def __init__(self, archive: ArchiveWriter) -> None:
+        self.archive = archive
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CaptureLinkPipeline:
@@ -28,15 +31,20 @@ class CaptureLinkPipeline:
         database_url = settings.get("NIANBAO_DATABASE_URL")
         if not settings.getbool(CAPTURE_ENABLED_SETTING, bool_default(CAPTURE_ENABLED_SETTING)) or not database_url:
             raise NotConfigured("capture is off or there is no archive")
-        return cls(database_url)
+        return cls(archive_writer_of(crawler))
 
     def process_item(self, item: Any) -> Any:
         # An attachment yielded on its own, or those a report fetched first and carries
         # (attachment-only and image-only reports).
+        writes = []
         for attachment in [item, *(getattr(item, "attachment_files", None) or [])]:
             attachment_id = getattr(attachment, "attachment_id", None)
             capture_id = getattr(attachment, "capture_id", None)
             if attachment_id is not None and capture_id is not None and hasattr(attachment, "report_url"):
-                with self.sessions() as session, session.begin():
-                    link_capture(session, attachment_id, capture_id)
-        return item
+                writes.append(self.archive.submit(Call(link_capture, (attachment_id, capture_id))))
+        if not writes:
+            return item
+        def first_error(failure: Failure) -> Failure:
+            return failure.value.subFailure  # type: ignore[union-attr]  # FirstError's own
+
+        return gatherResults(writes, consumeErrors=True).addErrback(first_error).addCallback(lambda _: item)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
@@ -24,6 +25,7 @@ from warcio.timeutils import datetime_to_iso_date
 
 __all__ = [
     "NOT_MODIFIED_PROFILE",
+    "Exchange",
     "payload_digest",
     "request_record",
     "response_record",
@@ -49,54 +51,83 @@ def payload_digest(body: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
-def _response_headers(response: Response) -> StatusAndHeaders:
-    status = response.status
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange as plain data: what the WARC records are built from.
+
+    Scrapy's request and response objects hold callbacks and cannot leave the crawl process;
+    the archive writer (:mod:`crawler.writer`), which may run in a process of its own, builds
+    the records from this copy.
+    """
+
+    request_url: str
+    method: str
+    request_headers: tuple[tuple[bytes, bytes], ...]
+    request_body: bytes
+    status: int
+    protocol: str
+    response_headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+
+    @classmethod
+    def of(cls, request: Request, response: Response) -> Exchange:
+        return cls(
+            request_url=request.url,
+            method=request.method,
+            request_headers=tuple((name, value) for name, values in request.headers.items() for value in values),
+            request_body=request.body or b"",
+            status=response.status,
+            protocol=getattr(response, "protocol", None) or "HTTP/1.1",
+            response_headers=tuple((name, value) for name, values in response.headers.items() for value in values),
+            body=response.body,
+        )
+
+
+def _response_headers(exchange: Exchange) -> StatusAndHeaders:
+    status = exchange.status
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = ""
-    protocol = getattr(response, "protocol", None) or "HTTP/1.1"
     headers: list[tuple[str, str]] = []
     had_length = False
-    for name, values in response.headers.items():
+    for name, value in exchange.response_headers:
         if name.lower() in _DROPPED:
             had_length = had_length or name.lower() == b"content-length"
             continue
-        for value in values:
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
-    if response.body or had_length:
-        headers.append(("Content-Length", str(len(response.body))))
-    return StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol=protocol)
+        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    if exchange.body or had_length:
+        headers.append(("Content-Length", str(len(exchange.body))))
+    return StatusAndHeaders(f"{status} {reason}".strip(), headers, protocol=exchange.protocol)
 
 
-def _request_headers(request: Request) -> StatusAndHeaders:
-    parts = urlsplit(request.url)
+def _request_headers(exchange: Exchange) -> StatusAndHeaders:
+    parts = urlsplit(exchange.request_url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers: list[tuple[str, str]] = [("Host", parts.netloc)]
-    for name, values in request.headers.items():
-        for value in values:
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
-    if request.body:
-        headers.append(("Content-Length", str(len(request.body))))
-    return StatusAndHeaders(f"{request.method} {target} HTTP/1.1", headers, is_http_request=True)
+    for name, value in exchange.request_headers:
+        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    if exchange.request_body:
+        headers.append(("Content-Length", str(len(exchange.request_body))))
+    return StatusAndHeaders(f"{exchange.method} {target} HTTP/1.1", headers, is_http_request=True)
 
 
-def response_record(url: str, response: Response, moment: datetime) -> object:
+def response_record(url: str, exchange: Exchange, moment: datetime) -> object:
     """A ``response`` record holding the full payload."""
-    body = response.body
+    body = exchange.body
     return _builder.create_warc_record(
         url,
         "response",
         payload=BytesIO(body),
         length=len(body),
-        http_headers=_response_headers(response),
+        http_headers=_response_headers(exchange),
         warc_headers_dict={"WARC-Date": warc_date(moment)},
     )
 
 
 def revisit_record(
     url: str,
-    response: Response,
+    exchange: Exchange,
     moment: datetime,
     *,
     refers_to_uri: str,
@@ -116,7 +147,7 @@ def revisit_record(
             digest,
             refers_to_uri,
             warc_date(refers_to_date),
-            http_headers=_response_headers(response),
+            http_headers=_response_headers(exchange),
             warc_headers_dict=warc_headers,
         )
     # A 304 has no payload of its own, so no payload digest; it confirms the referred one.
@@ -128,18 +159,18 @@ def revisit_record(
         }
     )
     return _builder.create_warc_record(
-        url, "revisit", http_headers=_response_headers(response), warc_headers_dict=warc_headers
+        url, "revisit", http_headers=_response_headers(exchange), warc_headers_dict=warc_headers
     )
 
 
-def request_record(url: str, request: Request, moment: datetime, concurrent_to: str) -> object:
+def request_record(url: str, exchange: Exchange, moment: datetime, concurrent_to: str) -> object:
     """The ``request`` record sent for a response, linked by WARC-Concurrent-To."""
-    body = request.body or b""
+    body = exchange.request_body
     return _builder.create_warc_record(
         url,
         "request",
         payload=BytesIO(body),
         length=len(body),
-        http_headers=_request_headers(request),
+        http_headers=_request_headers(exchange),
         warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Concurrent-To": concurrent_to},
     )

@@ -2,10 +2,10 @@
 
 Every record is one gzip member (the usual ``.warc.gz`` layout, which lets a reader seek to a
 record's offset). A file being written is named ``NAME.warc.gz.open`` and holds an exclusive
-``flock``; records are built in memory and appended with one ``write`` followed by ``fsync``,
-so the caller may commit a database row pointing at the record as soon as :meth:`append`
-returns. When the file reaches its size limit (or the writer closes) it is renamed to
-``NAME.warc.gz`` and never touched again.
+``flock``; records are built in memory and appended with one ``write`` followed by ``fsync``
+(or, with ``fsync=False``, made durable together by :meth:`WarcWriter.sync`), so the caller may
+commit a database row pointing at a record once it is synced. When the file reaches its size
+limit (or the writer closes) it is renamed to ``NAME.warc.gz`` and never touched again.
 
 A process killed mid-write leaves an ``.open`` file whose last gzip member may be cut short.
 :func:`recover_open_files` (run before a crawl) truncates such a file after its last complete
@@ -163,6 +163,16 @@ class WarcWriter:
             locations.append(RecordLocation(self._name, record_id, offset, len(blob)))
             offset += len(blob)
         return locations
+
+    def sync(self) -> None:
+        """Make everything appended so far durable (the archive writer calls it once per batch,
+        before committing the rows that point at the batch's records)."""
+        if self._fd is None:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise WarcWriteError(f"cannot write WARC file {self._name}: {_reason(exc)}") from None
 
     def close(self) -> None:
         """Finish the current file: rename it to its final name. Safe to call twice."""

@@ -247,21 +247,28 @@ def index_rows(session: Session, rows: Sequence[BulkRow]) -> None:
 
 
 def index_new_version(session: Session, version: Version, site_id: int) -> None:
-    """Index a version the current transaction has just inserted, from the object in hand.
+    """Index one version the current transaction has just inserted (see :func:`index_new_versions`)."""
+    index_new_versions(session, [(version, site_id)])
 
-    :func:`storage.archive.record_report`'s path for every new version: such a version has no
-    index entry and no attachment links yet (attachments are linked to a document's latest
-    version, which it becomes only afterwards), and it is its document's latest only when it is
-    the first (a later one is flagged by :func:`mark_latest` once the document points to it). So
-    nothing needs looking up.
+
+def index_new_versions(session: Session, versions: Sequence[tuple[Version, int]]) -> None:
+    """Index versions the current transaction has just inserted, from the objects in hand, in
+    one multi-row write (a batch of :func:`storage.report_batch.record_reports`).
+
+    Such a version has no index entry and no attachment links yet (attachments are linked to a
+    document's latest version, which it becomes only afterwards), and it is its document's
+    latest only when it is the first (a later one is flagged by :func:`mark_latest` once the
+    document points to it). So nothing needs looking up.
     """
-    indexed = _Indexed(
-        index_tokens(version.title), index_tokens(version.body_text), [], [], facet_tokens(site_id, version.report_year)
-    )
     _write_many(
         session,
-        [_Entry(version.id, version.document_id, version.pub_date, indexed, version.number == 1,
-                site_id=site_id, report_year=version.report_year)],
+        [
+            _Entry(version.id, version.document_id, version.pub_date,
+                   _Indexed(index_tokens(version.title), index_tokens(version.body_text), [], [],
+                            facet_tokens(site_id, version.report_year)),
+                   version.number == 1, site_id=site_id, report_year=version.report_year)
+            for version, site_id in versions
+        ],
     )
 
 

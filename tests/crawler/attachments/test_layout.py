@@ -4,6 +4,7 @@ and a phrase that crosses a line found by search."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -320,7 +321,13 @@ def test_a_phrase_across_a_pdf_line_wrap_is_found_by_search(tmp_path, monkeypatc
         pdf = make_pdf("莆田市统计局2023年政府信息公开工作年度报告", ["一、总体情况", _wrapped_paragraph()])
         attachment = AttachmentItem(site_key=SITE_A.key, report_url=report_url,
                                     url="https://www.putian.gov.cn/nb/P1.pdf", link_text="附件", body=pdf)
-        read_attachment(sessions, attachment, ExtractionLimits())
+        def write(function: Any, *, returns: bool = True, **values: Any) -> Any:
+            # What the crawl's archive writer does with the job, in a transaction of its own.
+            with sessions() as session, session.begin():
+                result = function(session, **values)
+            return result if returns else None
+
+        read_attachment(sessions, write, attachment, ExtractionLimits())
         assert attachment.attachment_id is not None
         with sessions() as session, session.begin():
             link_attachment(session, site_key=SITE_A.key, report_url=report_url, url=attachment.url,

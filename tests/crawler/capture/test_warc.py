@@ -34,9 +34,10 @@ def _exchange(body: bytes = "<html><body>年报</body></html>".encode()) -> tupl
         headers={"Content-Type": "text/html; charset=utf-8", "ETag": '"abc"',
                  "Transfer-Encoding": "chunked"},
     )
-    main = records.response_record(URL, response, MOMENT)
+    exchange = records.Exchange.of(request, response)
+    main = records.response_record(URL, exchange, MOMENT)
     main_id = main.rec_headers.get_header("WARC-Record-ID")
-    return main, records.request_record(URL, request, MOMENT, main_id)
+    return main, records.request_record(URL, exchange, MOMENT, main_id)
 
 
 def warcio_check(*paths: Path) -> subprocess.CompletedProcess[str]:
@@ -91,12 +92,12 @@ def test_revisit_records_pass_the_checks(tmp_path: Path) -> None:
     request = Request(URL)
     again = HtmlResponse(URL, status=200, body=body, request=request)
     same = records.revisit_record(
-        URL, again, MOMENT, refers_to_uri=URL, refers_to_date=MOMENT,
+        URL, records.Exchange.of(request, again), MOMENT, refers_to_uri=URL, refers_to_date=MOMENT,
         refers_to_record_id=first.record_id, digest=records.payload_digest(body),
         not_modified=False)
     unchanged = HtmlResponse(URL, status=304, body=b"", request=request)
     not_modified = records.revisit_record(
-        URL, unchanged, MOMENT, refers_to_uri=URL, refers_to_date=MOMENT,
+        URL, records.Exchange.of(request, unchanged), MOMENT, refers_to_uri=URL, refers_to_date=MOMENT,
         refers_to_record_id=first.record_id, digest=None, not_modified=True)
     writer.append(same, not_modified)
     writer.close()

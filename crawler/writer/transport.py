@@ -1,0 +1,304 @@
+"""The archive writer of a crawl process: jobs in, one batch at a time, Deferreds out.
+
+Every archive write of the process goes through one :class:`ArchiveWriter`. ``submit(job)``
+returns a Deferred that fires (on the reactor thread) only after the batch holding the job has
+committed -- acknowledged means committed -- with the job's result, or fails with
+:class:`WriteFailed`. Jobs are written in the order they were submitted; a job submitted after
+another never commits before it, so an attachment's link can rely on its report's row.
+
+Batches are cut at :data:`BATCH_JOBS` jobs or when the oldest waiting job is
+:data:`BATCH_AGE` old, and one batch is in flight at a time, so the batch grows when the database
+is slow and stays small (short waits) when it is fast.
+
+Two ways to run the writer, chosen by ``NIANBAO_WRITER`` (measured in BENCHMARKS.md):
+
+* ``process`` (default): a child process (``spawn``, so nothing of the reactor is inherited)
+  owns the database connection and the WARC file; jobs and results cross a pipe. The reactor
+  keeps its core; the child dies with its parent (``PR_SET_PDEATHSIG``), so a killed crawl
+  cannot leave a writer running.
+* ``thread``: a thread of the crawl process, sharing its interpreter (and its GIL).
+
+Back-pressure: Scrapy waits for each page's capture and each item's write, so the jobs in the
+queue are bounded by the concurrent requests and the scraper's slot, not by the writer's speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer
+
+from crawler.capture.warc import WarcWriteError
+from crawler.errors import StorageError
+from crawler.writer.batch import BatchWriter, Job, JobFailure, warc_writer_for
+
+__all__ = ["BATCH_AGE", "BATCH_JOBS", "ArchiveWriter", "WriteFailed", "WriterConfig", "start_writer"]
+
+logger = logging.getLogger(__name__)
+
+BATCH_JOBS = 200  # cut a batch at this many jobs ...
+BATCH_AGE = 0.03  # ... or when its oldest job has waited this long (seconds)
+
+
+class WriteFailed(StorageError):
+    """A job the archive writer could not record; ``kind`` is "warc", "storage" or "internal"."""
+
+    def __init__(self, failure: JobFailure) -> None:
+        super().__init__(failure.message)
+        self.kind = failure.kind
+
+
+class WarcJobFailed(WriteFailed, WarcWriteError):
+    """A capture whose WARC record could not be written (full disk, read-only folder)."""
+
+
+def _as_error(failure: JobFailure) -> WriteFailed:
+    return WarcJobFailed(failure) if failure.kind == "warc" else WriteFailed(failure)
+
+
+@dataclass(frozen=True)
+class WriterConfig:
+    database_url: str
+    warc_directory: Path | None  # None: capture is off, no WARC file
+    warc_max_bytes: int
+    warc_fsync: bool = True  # sync each batch's WARC records before its COMMIT
+    mode: str = "process"  # "process" or "thread"
+
+
+def _open(config: WriterConfig) -> BatchWriter:
+    from storage.db import writer_archive
+
+    warc = (warc_writer_for(config.warc_directory, max_bytes=config.warc_max_bytes)
+            if config.warc_directory is not None else None)
+    return BatchWriter(writer_archive(config.database_url), warc, sync=config.warc_fsync)
+
+
+def _next_batch(take: Callable[[float | None], Any]) -> tuple[list[tuple[int, Job]], bool]:
+    """Wait for a job, then gather more until BATCH_JOBS or BATCH_AGE; (batch, closing)."""
+    first = take(None)
+    if first is None:
+        return [], True
+    batch = [first]
+    deadline = time.monotonic() + BATCH_AGE
+    while len(batch) < BATCH_JOBS:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        item = take(left)
+        if item is None:
+            return batch, True
+        if item is _EMPTY:
+            break
+        batch.append(item)
+    return batch, False
+
+
+_EMPTY = object()
+
+
+def _write_batch(writer: BatchWriter, batch: list[tuple[int, Job]]) -> list[tuple[int, Any]]:
+    results = writer.write([job for _, job in batch])
+    return [(number, result) for (number, _), result in zip(batch, results, strict=True)]
+
+
+class ArchiveWriter:
+    """The process's archive writer; see the module docstring."""
+
+    def __init__(self, config: WriterConfig) -> None:
+        self.config = config
+        self._numbers = itertools.count(1)
+        self._waiting: dict[int, defer.Deferred[Any]] = {}
+        self._closed = False
+        self.close_errors: list[str] = []
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ArchiveWriter:
+        return self  # each site's settings are a deep copy; they must share the one writer
+
+    def submit(self, job: Job) -> defer.Deferred[Any]:
+        """Queue ``job``; the Deferred fires with its result once its batch has committed."""
+        if self._closed:
+            return defer.fail(WriteFailed(JobFailure("internal", "the archive writer is closed")))
+        number = next(self._numbers)
+        waiting: defer.Deferred[Any] = defer.Deferred()
+        self._waiting[number] = waiting
+        self._send(number, job)
+        return waiting
+
+    def close(self) -> None:
+        """Write what is queued, finish the WARC file and stop (blocks; not on the reactor)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop()
+
+    # Called on the reactor thread with a batch's results.
+    def _deliver(self, results: list[tuple[int, Any]]) -> None:
+        for number, result in results:
+            waiting = self._waiting.pop(number, None)
+            if waiting is None:
+                continue
+            if isinstance(result, JobFailure):
+                waiting.errback(_as_error(result))
+            else:
+                waiting.callback(result)
+
+    def _call_in_reactor(self, results: list[tuple[int, Any]]) -> None:
+        from twisted.internet import reactor
+
+        if reactor.running:
+            reactor.callFromThread(self._deliver, results)
+
+    def _send(self, number: int, job: Job) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+
+class ThreadArchiveWriter(ArchiveWriter):
+    def __init__(self, config: WriterConfig) -> None:
+        super().__init__(config)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer = _open(config)
+        self._thread = threading.Thread(target=self._run, name="nianbao-archive-writer", daemon=True)
+        self._thread.start()
+
+    def _send(self, number: int, job: Job) -> None:
+        self._queue.put((number, job))
+
+    def _take(self, timeout: float | None) -> Any:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return _EMPTY
+
+    def _run(self) -> None:
+        closing = False
+        while not closing:
+            batch, closing = _next_batch(self._take)
+            if batch:
+                self._call_in_reactor(_write_batch(self._writer, batch))
+        self.close_errors.extend(self._writer.close())
+
+    def _stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+class ProcessArchiveWriter(ArchiveWriter):
+    def __init__(self, config: WriterConfig) -> None:
+        super().__init__(config)
+        context = multiprocessing.get_context("spawn")
+        self._jobs, child_jobs = context.Pipe()
+        self._results, child_results = context.Pipe(duplex=False)
+        self._child = context.Process(
+            target=_child_main, args=(config, child_jobs, child_results, os.getpid()),
+            name="nianbao-archive-writer", daemon=True,
+        )
+        self._child.start()
+        child_jobs.close()
+        child_results.close()
+        self._send_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read_results, name="nianbao-writer-results", daemon=True)
+        self._reader.start()
+
+    def _send(self, number: int, job: Job) -> None:
+        with self._send_lock:
+            try:
+                self._jobs.send((number, job))
+            except (OSError, EOFError) as exc:
+                self._deliver([(number, JobFailure("internal", f"the archive writer process is gone: {exc}"))])
+
+    def _read_results(self) -> None:
+        while True:
+            try:
+                message = self._results.recv()
+            except (EOFError, OSError):
+                break
+            kind, payload = message
+            if kind == "results":
+                self._call_in_reactor(payload)
+            elif kind == "closed":
+                self.close_errors.extend(payload)
+        # The child is gone: whatever still waits will never be written.
+        gone = [(number, JobFailure("internal", "the archive writer process ended"))
+                for number in list(self._waiting)]
+        if gone:
+            self._call_in_reactor(gone)
+
+    def _stop(self) -> None:
+        with self._send_lock, contextlib.suppress(OSError, EOFError):
+            self._jobs.send(None)
+        self._child.join()
+        self._reader.join(timeout=10)
+        with contextlib.suppress(OSError):
+            self._jobs.close()
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to kill this process when the crawl process dies (``kill -9`` included)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _child_main(config: WriterConfig, jobs: Any, results: Any, parent: int) -> None:
+    """The writer process: read jobs, write batches, send results back."""
+    _die_with(parent)
+    # Ctrl-C reaches the whole process group: the crawl process decides when the writer
+    # stops (it sends the end of the queue after its last job).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    writer = _open(config)
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def read() -> None:
+        # Drain the pipe at once, so the crawl process never blocks on a full pipe while a
+        # batch is being written.
+        while True:
+            try:
+                message = jobs.recv()
+            except (EOFError, OSError):
+                message = None
+            inbox.put(message)
+            if message is None:
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def take(timeout: float | None) -> Any:
+        try:
+            return inbox.get(timeout=timeout)
+        except queue.Empty:
+            return _EMPTY
+
+    closing = False
+    while not closing:
+        batch, closing = _next_batch(take)
+        if batch:
+            results.send(("results", _write_batch(writer, batch)))
+    results.send(("closed", writer.close()))
+    results.close()
+
+
+def start_writer(config: WriterConfig) -> ArchiveWriter:
+    """The process's archive writer, running (``config.mode``: "process" or "thread")."""
+    if config.mode == "thread":
+        return ThreadArchiveWriter(config)
+    return ProcessArchiveWriter(config)
