@@ -203,6 +203,7 @@ class _Known:
     creating, whatever the batch knows it by until the INSERT gives it an id."""
 
     ref: Any
+    order: tuple[int, int]  # oldest first: (0, id) for archived documents, (1, n) for the batch's
     site_id: int
     index_no: str | None
     report_year: int | None
@@ -218,15 +219,19 @@ class _Known:
 
 
 class Candidates:
-    """:func:`find_document`'s rules 2-4 for a whole batch of reports with new URLs: every
-    document the batch's reports could join is read in three SELECTs (same 索引号, same site and
-    year, same content), then each report is matched in memory, in order. Documents the batch
-    creates are added (:meth:`add`) so a later report of the batch can join them; among several
-    matches the oldest still wins (documents read from the archive, by id, then the batch's own
-    in the order it created them)."""
+    """:func:`find_document`'s rules 2-4 for a whole batch of reports with new URLs: the
+    documents the batch's reports could join are read in three SELECTs (same 索引号, same site
+    and year, same content), then each report is matched in memory, in order.
+
+    As the batch goes, :meth:`seen` tells it what each report did to its document (its 索引号,
+    title and year now, a version with its body), new documents included, so a later report is
+    compared with the documents as they are at that point -- as if the reports were recorded
+    one by one. Among several matches the oldest still wins (archived documents by id, then the
+    batch's own in the order it created them)."""
 
     def __init__(self) -> None:
-        self._documents: list[_Known] = []
+        self._documents: dict[Any, _Known] = {}
+        self._created = 0
 
     @classmethod
     @storage_errors
@@ -235,12 +240,13 @@ class Candidates:
         site_ids = sorted({site_id for site_id, _ in reports})
         if not site_ids:
             return candidates
-        found: dict[int, _Known] = {}
+        found = candidates._documents
 
         def known(row: Any) -> _Known:
             entry = found.get(row.id)
             if entry is None:
-                entry = found[row.id] = _Known(row.id, row.site_id, row.index_no, row.report_year, row.title)
+                entry = found[row.id] = _Known(row.id, (0, row.id), row.site_id, row.index_no, row.report_year,
+                                               row.title)
             return entry
 
         columns = (Document.id, Document.site_id, Document.index_no, Document.report_year, Document.title)
@@ -264,24 +270,27 @@ class Candidates:
                 .where(Document.site_id.in_(site_ids), Version.content_hash.in_(hashes))
             ):
                 known(hashed).content_hashes.add(hashed.content_hash)
-        candidates._documents = sorted(found.values(), key=lambda entry: entry.ref)
         return candidates
 
-    def add(self, ref: Any, site_id: int, report: ReportIdentity, *, index_no: str | None, title: str | None) -> None:
-        """A document the batch created for ``report`` (stored ``index_no`` and ``title``)."""
-        self._documents.append(
-            _Known(ref, site_id, index_no, report.report_year, title, {report.content_hash})
-        )
-
-    def add_content(self, ref: Any, content_hash: str) -> None:
-        """A new version of a document of the batch (the content rule can now find it)."""
-        for entry in self._documents:
-            if entry.ref == ref:
-                entry.content_hashes.add(content_hash)
+    def seen(self, ref: Any, site_id: int, *, index_no: str | None, title: str | None,
+             report_year: int | None, content_hash: str) -> None:
+        """A report of the batch was recorded as document ``ref`` (an id, or a document the
+        batch creates): the document now has its metadata and a version with its body."""
+        entry = self._documents.get(ref)
+        if entry is None:
+            order = (0, ref) if isinstance(ref, int) else (1, self._created)
+            if not isinstance(ref, int):
+                self._created += 1
+            entry = self._documents[ref] = _Known(ref, order, site_id, index_no, report_year, title)
+        else:
+            entry.index_no, entry.report_year = index_no, report_year
+            if entry.title != title:
+                entry.title, entry._normalized_title = title, None
+        entry.content_hashes.add(content_hash)
 
     def match(self, site_id: int, report: ReportIdentity) -> Match | None:
         """The first rule that finds a document for ``report`` (its URL is known to be new)."""
-        documents = [entry for entry in self._documents if entry.site_id == site_id]
+        documents = sorted((e for e in self._documents.values() if e.site_id == site_id), key=lambda e: e.order)
         if report.index_no is not None:
             for entry in documents:
                 if entry.index_no == report.index_no and not _years_differ(entry.report_year, report.report_year):

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, load_only
 
 from storage import identity
 from storage.dialect import insert_ignore
@@ -83,7 +83,7 @@ class _UrlSeen:
     document_id: int | None
     first_seen_at: datetime | None = None
     last_seen_at: datetime | None = None
-    new_for: Document | None = None
+    new_for: _NewDocument | None = None
     seen: list[datetime] = field(default_factory=list)
 
 
@@ -182,6 +182,14 @@ def _urls_seen(session: Session, keys: set[tuple[int, str]]) -> dict[tuple[int, 
     return found
 
 
+@dataclass(eq=False)
+class _NewDocument:
+    """A document the batch creates, until its INSERT gives it an id."""
+
+    values: dict[str, Any]
+    id: int | None = None
+
+
 def _find_documents(session: Session, run_id: int, reports: list[_Report],
                     urls: dict[tuple[int, str], _UrlSeen], locked: set[int]) -> None:
     """Give every report its document: by URL, by the identity rules under the site's lock, or new."""
@@ -194,52 +202,57 @@ def _find_documents(session: Session, run_id: int, reports: list[_Report],
         new_url = [r for r in new_url if (r.site_id, r.item.url) not in urls]
     candidates = identity.Candidates.load(session, [(r.site_id, r.who) for r in new_url])
 
-    existing_ids = {seen.document_id for seen in urls.values() if seen.document_id is not None}
-    matched: dict[int, int] = {}  # id(report) -> document id found by the rules
-    created: list[Document] = []
-    for report in reports:
+    created: list[_NewDocument] = []
+    for report in reports:  # in order: a report sees what the reports before it did
         key = (report.site_id, report.item.url)
         seen = urls.get(key)
-        if seen is not None:
-            continue
-        match = candidates.match(report.site_id, report.who)
-        if match is not None and isinstance(match.document_id, Document):
-            urls[key] = _UrlSeen(None, None, new_for=match.document_id)
-            continue
-        if match is not None:
-            matched[id(report)] = match.document_id
-            existing_ids.add(match.document_id)
-            urls[key] = _UrlSeen(None, match.document_id)
-            continue
-        document = Document(
-            site_id=report.site_id, url=report.item.url, first_seen_at=report.seen_at,
-            last_seen_at=report.seen_at, last_run_id=run_id, **report.metadata,
-        )
-        session.add(document)
-        created.append(document)
-        candidates.add(document, report.site_id, report.who, index_no=report.item.index_no,
-                       title=report.metadata["title"])
-        urls[key] = _UrlSeen(None, None, new_for=document)
+        if seen is None:
+            match = candidates.match(report.site_id, report.who)
+            if match is None:
+                document = _NewDocument({
+                    "site_id": report.site_id, "url": report.item.url, "first_seen_at": report.seen_at,
+                    "last_seen_at": report.seen_at, "last_run_id": run_id, **report.metadata,
+                })
+                created.append(document)
+                seen = urls[key] = _UrlSeen(None, None, new_for=document)
+            elif isinstance(match.document_id, _NewDocument):
+                seen = urls[key] = _UrlSeen(None, None, new_for=match.document_id)
+            else:
+                seen = urls[key] = _UrlSeen(None, match.document_id)
+        if new_url:
+            # After this report its document has the report's metadata and a version with its
+            # body: what a later report of the batch at a new URL is compared with.
+            candidates.seen(
+                seen.new_for if seen.new_for is not None else seen.document_id, report.site_id,
+                index_no=report.item.index_no, title=report.metadata["title"],
+                report_year=report.item.report_year, content_hash=report.digest,
+            )
 
+    if created:
+        # One multi-row INSERT; ids matched back by (site, url), unique among documents.
+        inserted = session.execute(
+            insert(Document).returning(Document.id, Document.site_id, Document.url),
+            [document.values for document in created],
+        )
+        ids = {(row.site_id, row.url): row.id for row in inserted}
+        for document in created:
+            document.id = ids[(document.values["site_id"], document.values["url"])]
+    for seen in urls.values():
+        if seen.new_for is not None:
+            seen.document_id = seen.new_for.id
+    wanted = sorted({seen.document_id for seen in urls.values() if seen.document_id is not None})
     documents = {
         document.id: document
         for document in session.scalars(
-            select(Document).where(Document.id.in_(sorted(existing_ids)))
-            .execution_options(populate_existing=True)
+            select(Document).where(Document.id.in_(wanted)).execution_options(populate_existing=True)
         )
-    } if existing_ids else {}
-    if created:
-        session.flush()  # one multi-row INSERT … RETURNING for the new documents
+    } if wanted else {}
     for report in reports:
         seen = urls[(report.site_id, report.item.url)]
-        if seen.new_for is not None:
-            report.document = seen.new_for
-        else:
-            assert seen.document_id is not None
-            loaded = documents.get(seen.document_id)
-            if loaded is None:  # only possible above READ COMMITTED isolation
-                raise StorageError(f"report {report.item.url}: the document row could not be read back")
-            report.document = loaded
+        loaded = documents.get(seen.document_id) if seen.document_id is not None else None
+        if loaded is None:  # only possible above READ COMMITTED isolation
+            raise StorageError(f"report {report.item.url}: the document row could not be read back")
+        report.document = loaded
 
 
 def _choose_versions(session: Session, run_id: int, reports: list[_Report]) -> None:
@@ -262,48 +275,60 @@ def _choose_versions(session: Session, run_id: int, reports: list[_Report]) -> N
         ):
             numbers[document_id] = int(number or 0)
 
-    added: list[tuple[_Report, Version]] = []
+    added: list[tuple[_Report, dict[str, Any]]] = []
+    new_versions: dict[tuple[int, str], dict[str, Any]] = {}  # this batch's, by (document, content)
     for report in reports:
         document = report.document
         assert document is not None
-        version = versions.get((document.id, report.digest))
-        if version is not None:  # archived before, or added by an earlier report of the batch
+        key = (document.id, report.digest)
+        version = versions.get(key)
+        if version is not None or key in new_versions:  # archived before, or added earlier in the batch
             report.version = version
             report.outcome = RecordOutcome.UNCHANGED
             continue
         number = numbers[document.id] = numbers.get(document.id, 0) + 1
         item = report.item
-        version = Version(
-            document_id=document.id,
-            number=number,
-            content_hash=report.digest,
+        values = new_versions[key] = {
+            "document_id": document.id,
+            "number": number,
+            "content_hash": report.digest,
             **report.metadata,
-            written_date=report.written_date,
-            doc_no=item.doc_no,
-            topic=item.topic,
-            body_text=item.body_text or "",
-            attachments=list(item.attachments),
-            encoding=item.encoding,
+            "written_date": report.written_date,
+            "doc_no": item.doc_no,
+            "topic": item.topic,
+            "body_text": item.body_text or "",
+            "attachments": list(item.attachments),
+            "encoding": item.encoding,
             # statistics tables (crawler.extract.tables) and image-only marking
-            tables=item.tables,
-            has_tables=bool(item.tables and item.tables.get("format") in ("2019", "2021")),
-            image_only=bool(item.image_only),
+            "tables": item.tables,
+            "has_tables": bool(item.tables and item.tables.get("format") in ("2019", "2021")),
+            "image_only": bool(item.image_only),
             # the body's sections as the extraction found them (offsets into body_text)
-            sections=list(item.sections) if item.sections is not None else None,
-            capture_id=item.capture_id,  # the WARC evidence of this content
-            first_seen_at=report.seen_at,
-            last_seen_at=report.seen_at,
-            first_run_id=run_id,
-            last_run_id=run_id,
-        )
-        session.add(version)
-        versions[(document.id, report.digest)] = version
-        report.version = version
+            "sections": list(item.sections) if item.sections is not None else None,
+            "capture_id": item.capture_id,  # the WARC evidence of this content
+            "first_seen_at": report.seen_at,
+            "last_seen_at": report.seen_at,
+            "first_run_id": run_id,
+            "last_run_id": run_id,
+        }
         report.outcome = RecordOutcome.NEW_DOCUMENT if number == 1 else RecordOutcome.NEW_VERSION
-        added.append((report, version))
+        added.append((report, values))
     if added:
-        session.flush()  # one multi-row INSERT … RETURNING for the new versions
-        index_new_versions(session, [(version, report.site_id) for report, version in added])
+        # One multi-row INSERT; ids matched back by (document, content hash), unique among
+        # versions, then the rows read once (the search index and the documents need them).
+        inserted = session.execute(
+            insert(Version).returning(Version.id, Version.document_id, Version.content_hash),
+            [values for _, values in added],
+        )
+        ids = [row.id for row in inserted]
+        for version in session.scalars(select(Version).where(Version.id.in_(sorted(ids)))):
+            versions[(version.document_id, version.content_hash)] = version
+        index_new_versions(
+            session, [(versions[(values["document_id"], values["content_hash"])], report.site_id) for report, values in added]
+        )
+    for report in reports:
+        assert report.document is not None
+        report.version = versions[(report.document.id, report.digest)]
 
 
 def _versions(session: Session, document_ids: Sequence[int], digests: set[str]) -> dict[tuple[int, str], Version]:
@@ -312,7 +337,11 @@ def _versions(session: Session, document_ids: Sequence[int], digests: set[str]) 
     return {
         (version.document_id, version.content_hash): version
         for version in session.scalars(
-            select(Version).where(Version.document_id.in_(document_ids), Version.content_hash.in_(sorted(digests)))
+            select(Version)
+            .where(Version.document_id.in_(document_ids), Version.content_hash.in_(sorted(digests)))
+            # what a known body needs (its seen times); bodies and tables stay in the database
+            .options(load_only(Version.id, Version.document_id, Version.number, Version.content_hash,
+                               Version.last_seen_at, Version.last_run_id))
         )
     }
 
@@ -359,21 +388,22 @@ def _update_documents(session: Session, run_id: int, reports: list[_Report],
 
 def _record_urls(session: Session, reports: list[_Report], urls: dict[tuple[int, str], _UrlSeen]) -> None:
     """Add the batch's new URLs to their documents; move known ones' first/last seen times."""
+    added: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     for (site_id, url), seen in urls.items():
         if not seen.seen:
             continue
         earliest, latest = min(seen.seen), max(seen.seen)
         if seen.row_id is None:
-            document = seen.new_for
-            document_id = document.id if document is not None else seen.document_id
-            session.add(DocumentUrl(document_id=document_id, site_id=site_id, url=url,
-                                    first_seen_at=earliest, last_seen_at=latest))
+            added.append({"document_id": seen.document_id, "site_id": site_id, "url": url,
+                          "first_seen_at": earliest, "last_seen_at": latest})
             continue
         first = min(seen.first_seen_at or earliest, earliest)
         last = max(seen.last_seen_at or latest, latest)
         if first != seen.first_seen_at or last != seen.last_seen_at:
             changed.append({"id": seen.row_id, "first_seen_at": first, "last_seen_at": last})
+    if added:
+        session.execute(insert(DocumentUrl), added)  # one multi-row INSERT
     if changed:
         session.execute(update(DocumentUrl), changed)  # executemany by primary key
 

@@ -12,10 +12,10 @@ is slow and stays small (short waits) when it is fast.
 
 Two ways to run the writer, chosen by ``NIANBAO_WRITER`` (measured in BENCHMARKS.md):
 
-* ``process`` (default): a child process (``spawn``, so nothing of the reactor is inherited)
-  owns the database connection and the WARC file; jobs and results cross a pipe. The reactor
-  keeps its core; the child dies with its parent (``PR_SET_PDEATHSIG``), so a killed crawl
-  cannot leave a writer running.
+* ``process`` (default): a child process owns the database connection and the WARC file; jobs
+  and results cross a pipe, and the reactor keeps its core. The child is forked before the
+  crawl starts any thread (so it starts with everything imported) and dies with its parent
+  (``PR_SET_PDEATHSIG``), so a killed crawl cannot leave a writer running.
 * ``thread``: a thread of the crawl process, sharing its interpreter (and its GIL).
 
 Back-pressure: Scrapy waits for each page's capture and each item's write, so the jobs in the
@@ -121,6 +121,7 @@ class ArchiveWriter:
         self._numbers = itertools.count(1)
         self._waiting: dict[int, defer.Deferred[Any]] = {}
         self._closed = False
+        self._broken: str | None = None  # why the writer cannot write any more
         self.close_errors: list[str] = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ArchiveWriter:
@@ -128,8 +129,9 @@ class ArchiveWriter:
 
     def submit(self, job: Job) -> defer.Deferred[Any]:
         """Queue ``job``; the Deferred fires with its result once its batch has committed."""
-        if self._closed:
-            return defer.fail(WriteFailed(JobFailure("internal", "the archive writer is closed")))
+        if self._closed or self._broken is not None:
+            reason = self._broken or "the archive writer is closed"
+            return defer.fail(WriteFailed(JobFailure("internal", reason)))
         number = next(self._numbers)
         waiting: defer.Deferred[Any] = defer.Deferred()
         self._waiting[number] = waiting
@@ -153,6 +155,17 @@ class ArchiveWriter:
                 waiting.errback(_as_error(result))
             else:
                 waiting.callback(result)
+
+    def _gone(self, reason: str) -> None:
+        """On the reactor thread: the writer cannot write any more; fail what waits and what comes."""
+        self._broken = reason
+        self._deliver([(number, JobFailure("internal", reason)) for number in list(self._waiting)])
+
+    def _call_in_reactor_gone(self, reason: str) -> None:
+        from twisted.internet import reactor
+
+        if reactor.running:
+            reactor.callFromThread(self._gone, reason)
 
     def _call_in_reactor(self, results: list[tuple[int, Any]]) -> None:
         from twisted.internet import reactor
@@ -200,7 +213,10 @@ class ThreadArchiveWriter(ArchiveWriter):
 class ProcessArchiveWriter(ArchiveWriter):
     def __init__(self, config: WriterConfig) -> None:
         super().__init__(config)
-        context = multiprocessing.get_context("spawn")
+        # Forked while the crawl process is still single-threaded, the writer starts at once with
+        # everything already imported (spawn would import SQLAlchemy, warcio, ... again: about
+        # 0.7 s of CPU per crawl process); with other threads running, fork is unsafe: spawn.
+        context: Any = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
         self._jobs, child_jobs = context.Pipe()
         self._results, child_results = context.Pipe(duplex=False)
         self._child = context.Process(
@@ -219,7 +235,7 @@ class ProcessArchiveWriter(ArchiveWriter):
             try:
                 self._jobs.send((number, job))
             except (OSError, EOFError) as exc:
-                self._deliver([(number, JobFailure("internal", f"the archive writer process is gone: {exc}"))])
+                self._gone(f"the archive writer process is gone: {exc}")
 
     def _read_results(self) -> None:
         while True:
@@ -232,11 +248,8 @@ class ProcessArchiveWriter(ArchiveWriter):
                 self._call_in_reactor(payload)
             elif kind == "closed":
                 self.close_errors.extend(payload)
-        # The child is gone: whatever still waits will never be written.
-        gone = [(number, JobFailure("internal", "the archive writer process ended"))
-                for number in list(self._waiting)]
-        if gone:
-            self._call_in_reactor(gone)
+        # The child is gone: whatever still waits will never be written, and nothing more will.
+        self._call_in_reactor_gone("the archive writer process ended")
 
     def _stop(self) -> None:
         with self._send_lock, contextlib.suppress(OSError, EOFError):
@@ -261,6 +274,9 @@ def _die_with(parent: int) -> None:
 def _child_main(config: WriterConfig, jobs: Any, results: Any, parent: int) -> None:
     """The writer process: read jobs, write batches, send results back."""
     _die_with(parent)
+    # A forked child also holds the crawl process's archive connections: it never touches them
+    # (closing one would end the parent's session) and leaves with os._exit, so nothing closes
+    # them here; the writer opens its own.
     # Ctrl-C reaches the whole process group: the crawl process decides when the writer
     # stops (it sends the end of the queue after its last job).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,5 +1,11 @@
 """Killing a crawl mid-run (SIGTERM, SIGKILL) leaves readable WARC files, no database row
-pointing at missing evidence, and a next run that completes the work without duplicates."""
+pointing at missing evidence, and a next run that completes the work without duplicates.
+
+This is the write path's durability contract (README, "The crawl's write path and what a kill
+can lose"): the archive writer syncs a batch's WARC records before committing the rows that point
+at them, a kill loses at most the batch in flight and the jobs queued behind it (leaving, at
+most, WARC records no row points at), the writer process dies with the crawl, and a URL without
+a committed capture is fetched again by the next crawl."""
 
 from __future__ import annotations
 
@@ -51,6 +57,32 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux /proc)."""
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children.update(int(child) for child in (task / "children").read_text().split())
+    return children
+
+
+def _wait_until_gone(pids: set[int], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = {pid for pid in pids if _alive(pid)}
+        if not alive:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"processes of the killed crawl still running: {sorted(alive)}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect
+
+
 def _wait_for_captures(db: str, at_least: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -77,12 +109,17 @@ def test_a_killed_crawl_leaves_consistent_evidence_and_the_next_run_completes(
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for_captures(db, 12, process)
+        # The crawl's own processes: its archive writer (crawler/writer) among them.
+        helpers = _children(process.pid)
         process.send_signal(signal_number)
         process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    assert helpers, "the crawl runs its archive writer in a child process"
+    # Nothing writes on after the crawl is gone: the writer dies with it, even on SIGKILL.
+    _wait_until_gone(helpers)
 
     archived = query(db, "SELECT count(*) FROM documents")[0][0]
     assert archived < BUREAUS * REPORTS  # it really was stopped mid-run
