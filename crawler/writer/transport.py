@@ -6,9 +6,10 @@ committed -- acknowledged means committed -- with the job's result, or fails wit
 :class:`WriteFailed`. Jobs are written in the order they were submitted; a job submitted after
 another never commits before it, so an attachment's link can rely on its report's row.
 
-Batches are cut at :data:`BATCH_JOBS` jobs or when the oldest waiting job is
-:data:`BATCH_AGE` old, and one batch is in flight at a time, so the batch grows when the database
-is slow and stays small (short waits) when it is fast.
+Batches are cut at :data:`BATCH_JOBS` jobs, when the oldest waiting job is :data:`BATCH_AGE`
+old, or when no job has come for :data:`BATCH_LINGER`; one batch is in flight at a time, so the
+jobs that arrive while it is written make the next one: the batch grows when the database is
+slow and stays small (short waits) when the crawl is quiet.
 
 Two ways to run the writer, chosen by ``NIANBAO_WRITER`` (measured in BENCHMARKS.md):
 
@@ -49,7 +50,8 @@ __all__ = ["BATCH_AGE", "BATCH_JOBS", "ArchiveWriter", "WriteFailed", "WriterCon
 logger = logging.getLogger(__name__)
 
 BATCH_JOBS = 200  # cut a batch at this many jobs ...
-BATCH_AGE = 0.03  # ... or when its oldest job has waited this long (seconds)
+BATCH_AGE = 0.03  # ... or when its oldest job has waited this long (seconds) ...
+BATCH_LINGER = 0.002  # ... or when no further job came for this long
 
 
 class WriteFailed(StorageError):
@@ -86,7 +88,12 @@ def _open(config: WriterConfig) -> BatchWriter:
 
 
 def _next_batch(take: Callable[[float | None], Any]) -> tuple[list[tuple[int, Job]], bool]:
-    """Wait for a job, then gather more until BATCH_JOBS or BATCH_AGE; (batch, closing)."""
+    """Wait for a job, then gather more; (batch, closing).
+
+    The batch is cut at BATCH_JOBS jobs, when its first job has waited BATCH_AGE, or when no
+    further job comes within BATCH_LINGER: a quiet crawl (a test, a small site) gets its pages
+    acknowledged at once, a busy one fills its batches while the previous batch is written.
+    """
     first = take(None)
     if first is None:
         return [], True
@@ -96,7 +103,7 @@ def _next_batch(take: Callable[[float | None], Any]) -> tuple[list[tuple[int, Jo
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        item = take(left)
+        item = take(min(left, BATCH_LINGER))
         if item is None:
             return batch, True
         if item is _EMPTY:
