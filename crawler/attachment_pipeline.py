@@ -36,6 +36,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 
 from crawler.attachments import (
@@ -159,9 +160,9 @@ class _Base:
 class AttachmentTextPipeline(_Base):
     """Before the archive: give an attachment-only report its attachments' text and tables."""
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if isinstance(item, ReportItem) and item.attachment_files:
-            return deferToThread(self._read_into_report, item)
+            return await maybe_deferred_to_future(deferToThread(self._read_into_report, item))
         return item
 
     def _read_into_report(self, item: ReportItem) -> ReportItem:
@@ -206,11 +207,11 @@ class AttachmentTextPipeline(_Base):
 class AttachmentPipeline(_Base):
     """After the archive: store, read and link attachments to the report's latest version."""
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if isinstance(item, ReportItem) and item.attachment_files:
-            return deferToThread(self._link_report_files, item)
+            return await maybe_deferred_to_future(deferToThread(self._link_report_files, item))
         if isinstance(item, AttachmentItem):
-            return deferToThread(self._store_and_link, item)
+            return await maybe_deferred_to_future(deferToThread(self._store_and_link, item))
         return item
 
     def _link_report_files(self, item: ReportItem) -> ReportItem:

@@ -17,6 +17,7 @@ from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.distributed import DISTRIBUTED_SETTING
 from crawler.items import AttachmentItem, PageFailureItem, ReportItem
@@ -48,36 +49,26 @@ class ArchivePipeline:
         return pipeline
 
     @archive_writer  # an item the archive cannot record stops the crawl (crawler/stopping.py)
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         stats = self.crawler.stats
         if isinstance(item, ReportItem):
+            outcome = await maybe_deferred_to_future(self.archive.submit(RecordReport(self.run_id, item)))
+            stats.inc_value("nianbao/reports_found")
+            stats.inc_value(f"nianbao/{outcome.name.lower()}")
+        elif isinstance(item, PageFailureItem):
+            await maybe_deferred_to_future(self.archive.submit(Call(archive.record_failure, (self.run_id, item))))
+            stats.inc_value("nianbao/failures")
+        elif not isinstance(item, AttachmentItem):  # those: crawler.attachment_pipeline.AttachmentPipeline
+            raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
+        return item
 
-            def recorded(outcome: archive.RecordOutcome) -> Any:
-                stats.inc_value("nianbao/reports_found")
-                stats.inc_value(f"nianbao/{outcome.name.lower()}")
-                return item
-
-            return self.archive.submit(RecordReport(self.run_id, item)).addCallback(recorded)
-        if isinstance(item, PageFailureItem):
-
-            def failure_recorded(_: None) -> Any:
-                stats.inc_value("nianbao/failures")
-                return item
-
-            return self.archive.submit(Call(archive.record_failure, (self.run_id, item))).addCallback(
-                failure_recorded
-            )
-        if isinstance(item, AttachmentItem):
-            return item  # stored and linked by crawler.attachment_pipeline.AttachmentPipeline
-        raise TypeError(f"unexpected item type {type(item).__name__}: {ItemAdapter(item).asdict()!r}")
-
-    def spider_closed(self, spider: Spider, reason: str) -> Any:
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
         list_pages = stats.get_value("nianbao/list_pages", 0)
         report_pages = stats.get_value("nianbao/report_pages", 0)
         site_key = spider.site.key  # type: ignore[attr-defined]
         # After every item of the site (the writer keeps their order); the crawler waits for it.
-        return self.archive.submit(
+        await maybe_deferred_to_future(self.archive.submit(
             Call(
                 archive.finish_site_crawl,
                 (self.run_id, site_key),
@@ -96,4 +87,4 @@ class ArchivePipeline:
                 ),
                 returns=False,
             )
-        )
+        ))

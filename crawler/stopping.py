@@ -37,7 +37,6 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from crawler.errors import StorageError
@@ -134,39 +133,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def archive_writer(process_item: F) -> F:
-    """Decorate a pipeline's ``process_item`` that writes to the archive: an error that keeps an
-    item out of the archive (a database error, or a bug) stops the crawl at once
-    (:meth:`StopState.archive_failed`, then re-raised for Scrapy to log), and once the archive has failed,
-    items are dropped instead of written."""
+    """Decorate a pipeline's (async) ``process_item`` that writes to the archive: an error that
+    keeps an item out of the archive (a database error, or a bug) stops the crawl at once
+    (:meth:`StopState.archive_failed`, then re-raised for Scrapy to log), and once the archive has
+    failed, items are dropped instead of written."""
 
     @functools.wraps(process_item)
-    def wrapper(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
+    async def wrapper(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
         stops = stop_state_of(getattr(self, "crawler", None))
         if stops.archive_failure is not None:
             raise DropItem(f"not recorded: the crawl is stopping ({stops.archive_failure})")
-        def stop(exc: BaseException) -> None:
+        try:
+            return await process_item(self, item, *args, **kwargs)
+        except DropItem:
+            raise
+        except Exception as exc:
             # Any other error means the item was not recorded: a crawl that goes on would end
             # "ok" with a report missing from the archive, so it stops and the run fails.
             if is_archive_error(exc):
                 stops.archive_failed(describe_archive_error(exc))
             else:
                 stops.archive_failed(f"internal error {type(exc).__name__}: {exc}")
-
-        def failed(failure: Failure) -> Failure:
-            if not failure.check(DropItem) and failure.value is not None:
-                stop(failure.value)
-            return failure
-
-        try:
-            result = process_item(self, item, *args, **kwargs)
-        except DropItem:
             raise
-        except Exception as exc:
-            stop(exc)
-            raise
-        if isinstance(result, Deferred):  # written by the archive writer: fails later, if at all
-            result.addErrback(failed)
-        return result
 
     return wrapper  # type: ignore[return-value]
 

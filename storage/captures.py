@@ -16,19 +16,16 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_statement, upsert
+from storage.dialect import insert_statement
 from storage.errors import storage_errors
 from storage.models import Capture, Site, UrlState
 
 __all__ = [
     "KnownUrl",
     "PayloadRef",
-    "find_payload",
     "find_payloads",
     "insert_captures",
     "load_known_urls",
-    "record_capture",
-    "save_url_state",
     "save_url_states",
     "site_id_of",
 ]
@@ -100,42 +97,6 @@ def load_known_urls(session: Session, site_id: int) -> dict[str, KnownUrl]:
 
 
 @storage_errors
-def find_payload(session: Session, sha256: str) -> PayloadRef | None:
-    """The first full capture of a payload with this sha256, if any."""
-    capture = session.scalars(
-        select(Capture)
-        .where(Capture.payload_sha256 == sha256, Capture.record_type == "response")
-        .order_by(Capture.id)
-        .limit(1)
-    ).first()
-    return _payload_ref(capture) if capture is not None else None
-
-
-@storage_errors
-def record_capture(session: Session, **values: Any) -> Capture:
-    """Insert one capture row and return it (with its id)."""
-    capture = Capture(**values)
-    session.add(capture)
-    session.flush()
-    return capture
-
-
-@storage_errors
-def save_url_state(session: Session, site_id: int, known: KnownUrl) -> None:
-    """Insert or update the URL state of ``known.url`` for the site."""
-    values = {
-        "page_kind": known.page_kind,
-        "first_seen_at": known.first_seen_at,
-        "last_checked_at": known.last_checked_at,
-        "etag": known.etag,
-        "last_modified": known.last_modified,
-        "payload_capture_id": known.payload.capture_id if known.payload else None,
-    }
-    updated = {k: v for k, v in values.items() if k != "first_seen_at"}
-    upsert(session, UrlState, {"site_id": site_id, "url": known.url, **values}, keys=["site_id", "url"], update=updated)
-
-
-@storage_errors
 def find_payloads(session: Session, digests: Collection[str]) -> dict[str, PayloadRef]:
     """The first full capture of each payload digest that has one (one SELECT for a batch)."""
     found: dict[str, PayloadRef] = {}
@@ -154,11 +115,16 @@ def find_payloads(session: Session, digests: Collection[str]) -> dict[str, Paylo
 
 @storage_errors
 def insert_captures(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert capture rows with one multi-row INSERT … RETURNING; their ids, in order."""
+    """Insert capture rows with one multi-row INSERT … RETURNING; their ids, in the rows' order.
+
+    The ids are matched back by WARC record id (unique per record), not by row order, which
+    SQLite's driver cannot return for a multi-row INSERT.
+    """
     if not rows:
         return []
-    statement = insert(Capture).returning(Capture.id, sort_by_parameter_order=True)
-    return list(session.scalars(statement, [dict(row) for row in rows]))
+    inserted = session.execute(insert(Capture).returning(Capture.id, Capture.warc_record_id), [dict(row) for row in rows])
+    ids = {row.warc_record_id: row.id for row in inserted}
+    return [ids[row["warc_record_id"]] for row in rows]
 
 
 def _url_state_values(site_id: int, known: KnownUrl) -> dict[str, Any]:

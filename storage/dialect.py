@@ -1,14 +1,14 @@
 """The one place that knows SQLite and PostgreSQL spell "insert unless present" differently.
 
 Both backends support ``INSERT ... ON CONFLICT``, but SQLAlchemy builds it from
-dialect-specific constructs. Every idempotent write in the archive goes through these two
-helpers, so an unknown backend fails the same way everywhere instead of silently falling back
-to SQLite's syntax.
+dialect-specific constructs. Every idempotent write in the archive goes through these helpers
+(:func:`insert_ignore` for one row, :func:`insert_statement` for a statement of many rows with
+its own ``ON CONFLICT`` clause), so an unknown backend fails the same way everywhere instead of
+silently falling back to SQLite's syntax.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,10 +36,3 @@ def insert_ignore(session: Session, model: Any, **values: Any) -> bool:
     stmt = _insert_for(session, model).values(**values).on_conflict_do_nothing()
     result = session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def upsert(session: Session, model: Any, values: Mapping[str, Any], *, keys: Sequence[str],
-           update: Mapping[str, Any]) -> None:
-    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET update``."""
-    stmt = _insert_for(session, model).values(**values)
-    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(update)))

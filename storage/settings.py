@@ -93,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NIANBAO_RUN_ID", None, "the crawl run the pipelines record into", _CRAWL, internal=True),
     Setting("NIANBAO_PROGRESS", None, "the progress board the crawlers of a run report to", _CRAWL,
             internal=True),
-    Setting("NIANBAO_CAPTURE_RUN", None, "the WARC writers and failures the crawlers of a run share",
+    Setting("NIANBAO_CAPTURE_RUN", None, "the WARC failures and fetched URLs the crawlers of a run share",
             _CRAWL, internal=True),
     Setting("NIANBAO_ARCHIVE_WRITER", None, "the archive writer every crawler of the process "
             "submits its writes to", _CRAWL, internal=True),

@@ -10,10 +10,12 @@ answered from the archive (its last payload, read back from the WARC file) witho
 the network; anything fetched carries ``If-None-Match`` / ``If-Modified-Since`` when the last
 answer had validators and its payload can be replayed.
 
-Incoming (``process_response``): the exchange is appended to the WARC file (response + request
-records; a ``revisit`` when the payload equals one already archived, a server-not-modified
-``revisit`` for a 304) and flushed to disk *before* its ``captures`` row is committed, so no row
-ever points at missing evidence. A 304 is then answered from the archive as well.
+Incoming (``process_response``): the exchange goes to the process's archive writer
+(:mod:`crawler.writer`) as a capture job and the response waits for it: the writer appends it to
+the WARC file (response + request records; a ``revisit`` when the payload equals one already
+archived, a server-not-modified ``revisit`` for a 304), syncs the file and only then commits the
+``captures`` row, so no row ever points at missing evidence. A 304 is then answered from the
+archive as well.
 
 Either way the spider gets an ordinary 200 response and parses it as usual: a page that did
 not change is recorded as unchanged and stays "seen"; nothing is counted as a failure. The
@@ -21,8 +23,8 @@ response's ``meta["nianbao_capture_id"]`` names the capture holding its payload,
 :class:`CaptureLinkMiddleware` (a spider middleware) copies onto the items the page yields.
 
 A WARC write that fails (full disk, folder made read-only) stops the site's crawl; the error
-is kept on the run's :class:`CaptureRun` for the runner, which reports it as one line. A capture row
-the database refuses stops the whole crawl the same way (:meth:`crawler.stopping.StopState.archive_failed`).
+is kept on the run's :class:`CaptureRun` for the runner, which reports it as one line. A capture
+row the database refuses stops the whole crawl (:meth:`crawler.stopping.StopState.archive_failed`).
 """
 
 from __future__ import annotations
@@ -60,8 +62,6 @@ __all__ = [
     "META_REPLAYED",
     "NOW_SETTING",
     "WARC_DIR_SETTING",
-    "WARC_FSYNC_SETTING",
-    "WARC_MAX_BYTES_SETTING",
     "CaptureLinkMiddleware",
     "CaptureMiddleware",
     "CaptureRun",
@@ -72,8 +72,6 @@ __all__ = [
 
 CAPTURE_ENABLED_SETTING = "NIANBAO_CAPTURE_ENABLED"
 WARC_DIR_SETTING = "NIANBAO_WARC_DIR"
-WARC_MAX_BYTES_SETTING = "NIANBAO_WARC_MAX_BYTES"
-WARC_FSYNC_SETTING = "NIANBAO_WARC_FSYNC"
 # The policy clock ("which night is it"), ISO date or date-time; for benchmarks and tests.
 NOW_SETTING = "NIANBAO_NOW"
 # Read lazily to avoid importing the pipeline module here (it imports storage).

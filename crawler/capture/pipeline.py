@@ -12,8 +12,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from twisted.internet.defer import gatherResults
-from twisted.python.failure import Failure
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.capture.middleware import CAPTURE_ENABLED_SETTING
 from crawler.typed_defaults import bool_default
@@ -33,18 +32,12 @@ class CaptureLinkPipeline:
             raise NotConfigured("capture is off or there is no archive")
         return cls(archive_writer_of(crawler))
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         # An attachment yielded on its own, or those a report fetched first and carries
         # (attachment-only and image-only reports).
-        writes = []
         for attachment in [item, *(getattr(item, "attachment_files", None) or [])]:
             attachment_id = getattr(attachment, "attachment_id", None)
             capture_id = getattr(attachment, "capture_id", None)
             if attachment_id is not None and capture_id is not None and hasattr(attachment, "report_url"):
-                writes.append(self.archive.submit(Call(link_capture, (attachment_id, capture_id))))
-        if not writes:
-            return item
-        def first_error(failure: Failure) -> Failure:
-            return failure.value.subFailure  # type: ignore[union-attr]  # FirstError's own
-
-        return gatherResults(writes, consumeErrors=True).addErrback(first_error).addCallback(lambda _: item)
+                await maybe_deferred_to_future(self.archive.submit(Call(link_capture, (attachment_id, capture_id))))
+        return item

@@ -98,6 +98,10 @@ class _Handler(BaseHTTPRequestHandler):
               etag: str | None = None, modified: float | None = None) -> None:
         try:
             self.send_response(status)
+            # The server speaks HTTP/1.0 and hangs up after each answer; saying so keeps clients
+            # from putting the connection back in their pool (Twisted reuses a connection unless
+            # told "close", and a POST sent on one the server already closed is lost).
+            self.send_header("Connection", "close")
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             if etag:

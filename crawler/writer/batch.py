@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.capture import records
@@ -113,16 +114,36 @@ class BatchWriter:
         self.sync = sync
 
     def write(self, jobs: Sequence[Job]) -> list[Any]:
-        """Each job's result, or a :class:`JobFailure` in its place; acknowledged means committed."""
+        """Each job's result, or a :class:`JobFailure` in its place; acknowledged means committed.
+
+        When the batch fails because of one of its jobs, each job is written again on its own,
+        so only the bad one fails. When it fails because the archive cannot be written at all
+        (the database gone or locked past its timeout, the WARC folder unwritable), every job
+        fails with that reason at once: retrying them one by one would only wait out the same
+        timeout again for each, and the crawl is stopping anyway.
+        """
         try:
             with self.sessions() as session, session.begin():
                 results = self._write(session, jobs)
             return results
         except Exception as exc:
-            if len(jobs) == 1:
-                return [_failure(exc)]
-        # Something in the batch failed: each job again on its own, so only the bad one fails.
-        return [self.write([job])[0] for job in jobs]
+            if len(jobs) == 1 or _archive_unavailable(exc):
+                return [_failure(exc)] * len(jobs)
+        results = []
+        for position, job in enumerate(jobs):
+            result = self._write_alone(job)
+            results.append(result)
+            if isinstance(result, _Unavailable):
+                results.extend([result] * (len(jobs) - position - 1))
+                break
+        return results
+
+    def _write_alone(self, job: Job) -> Any:
+        try:
+            with self.sessions() as session, session.begin():
+                return self._write(session, [job])[0]
+        except Exception as exc:
+            return _failure(exc)
 
     def close(self) -> list[str]:
         """Finish the WARC file; the errors doing so (for the run's report)."""
@@ -323,14 +344,36 @@ def _next_state(job: CaptureJob, payload: PayloadRef) -> KnownUrl:
     )
 
 
+@dataclass(frozen=True)
+class _Unavailable(JobFailure):
+    """A failure that says nothing about the job: the archive could not be written at all."""
+
+
+def _archive_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) means no job could be written now."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OperationalError) and getattr(seen.orig, "pgcode", None) in _TRANSIENT:
+            return False  # a deadlock with another crawl's batch: the jobs alone will go through
+        if isinstance(seen, (WarcWriteError, OperationalError, InterfaceError, DisconnectionError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+# PostgreSQL's "deadlock detected" and "could not serialize access": the transaction lost a race.
+_TRANSIENT = {"40P01", "40001"}
+
+
 def _failure(exc: BaseException) -> JobFailure:
     from crawler.stopping import describe_archive_error, is_archive_error
 
     if isinstance(exc, WarcWriteError):
-        return JobFailure("warc", str(exc))
+        return _Unavailable("warc", str(exc))
+    kind = _Unavailable if _archive_unavailable(exc) else JobFailure
     if is_archive_error(exc):
-        return JobFailure("storage", describe_archive_error(exc))
-    return JobFailure("internal", f"internal error {type(exc).__name__}: {exc}")
+        return kind("storage", describe_archive_error(exc))
+    return kind("internal", f"internal error {type(exc).__name__}: {exc}")
 
 
 def warc_writer_for(directory: Path, *, max_bytes: int) -> WarcWriter:

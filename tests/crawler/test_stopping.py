@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -24,11 +25,15 @@ class _Pipeline:
         self.recorded: list[Any] = []
 
     @stopping.archive_writer
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if self.error is not None:
             raise self.error
         self.recorded.append(item)
         return item
+
+    def record(self, item: Any) -> Any:
+        """What Scrapy does with the pipeline's coroutine: run it to its end."""
+        return asyncio.run(self.process_item(item))
 
 
 @pytest.fixture
@@ -51,11 +56,11 @@ def test_an_item_that_was_not_recorded_stops_the_crawl_with_the_reason(
 ) -> None:
     pipeline = _Pipeline(error, stops)
     with pytest.raises(type(error)):
-        pipeline.process_item({"url": "http://a/1"})
+        pipeline.record({"url": "http://a/1"})
     assert stops.archive_failure == reason
     pipeline.error = None  # later items are dropped, not written after the failure
     with pytest.raises(DropItem):
-        pipeline.process_item({"url": "http://a/2"})
+        pipeline.record({"url": "http://a/2"})
     assert pipeline.recorded == []
 
 
@@ -65,12 +70,12 @@ def test_the_state_is_shared_by_every_site_of_the_run(stops: stopping.StopState)
     first, second = _Pipeline(NameError("x"), stops), _Pipeline(None, stops)
     assert first.crawler.settings.copy().get(stopping.STOP_STATE_SETTING) is stops
     with pytest.raises(NameError):
-        first.process_item({"url": "http://a/1"})
+        first.record({"url": "http://a/1"})
     with pytest.raises(DropItem):
-        second.process_item({"url": "http://b/1"})
+        second.record({"url": "http://b/1"})
 
 
 def test_items_are_written_while_nothing_failed(stops: stopping.StopState) -> None:
     pipeline = _Pipeline(None, stops)
-    assert pipeline.process_item({"url": "http://a/1"}) == {"url": "http://a/1"}
+    assert pipeline.record({"url": "http://a/1"}) == {"url": "http://a/1"}
     assert pipeline.recorded == [{"url": "http://a/1"}] and stops.archive_failure is None

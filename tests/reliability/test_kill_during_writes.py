@@ -1,8 +1,11 @@
 """Reliability row 6: kill -9 while the crawl is writing, then the archive's health and a re-run.
 
 SIGKILL stands for everything that ends a crawl without warning: the OOM killer, a power cut,
-`kill -9` by an operator. It lands while pages are being archived -- WARC records appended,
-captures, documents and versions committed -- at a few different depths into the crawl. What
+`kill -9` by an operator. It lands while pages are being archived -- the archive writer appending
+a batch's WARC records and committing its captures, documents and versions -- at a few different
+depths into the crawl. The contract it checks (README, "The crawl's write path"): a kill loses at
+most the batch in flight and the jobs queued behind it, never part of an item, and never a row
+without its evidence. What
 the dead process left must be sound (SQLite's ``integrity_check`` and ``foreign_key_check`` on
 the file and its WAL; on both backends every reference resolves and every capture's WARC record
 exists), and the next crawl must close the dead run as ``abandoned`` and reach the same archive

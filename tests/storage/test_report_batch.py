@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.errors import StorageError
 from crawler.items import ReportItem
 from storage import RecordOutcome, open_archive, record_report, start_run, sync_site
-from storage.captures import record_capture
+from storage.captures import insert_captures
 from storage.identity import urls_of
 from storage.models import Capture, CrawlRun, Document, DocumentUrl, SearchEntry, Site, SiteCrawl, Version
 from storage.report_batch import record_reports
@@ -223,15 +223,14 @@ def _with_captures(archive: Sessions, run_id: int, items: Sequence[ReportItem]) 
     """The items, each with a capture of its own (the WARC evidence a version keeps)."""
     with archive() as session, session.begin():
         site_ids = dict(session.execute(select(Site.key, Site.id)).all())
-        captured = []
-        for n, item in enumerate(items):
-            capture = record_capture(
-                session, run_id=run_id, site_id=site_ids[item.site_key], url=item.url, page_kind="report",
-                fetched_at=item.fetched_at, http_status=200, record_type="response", warc_file="nianbao-00001.warc.gz",
-                warc_record_id=f"<urn:uuid:report-{n}>", warc_offset=1000 * n, warc_length=900,
-            )
-            captured.append(dataclasses.replace(item, capture_id=capture.id))
-    return captured
+        capture_ids = insert_captures(session, [
+            {"run_id": run_id, "site_id": site_ids[item.site_key], "url": item.url, "page_kind": "report",
+             "fetched_at": item.fetched_at, "http_status": 200, "record_type": "response",
+             "warc_file": "nianbao-00001.warc.gz", "warc_record_id": f"<urn:uuid:report-{n}>",
+             "warc_offset": 1000 * n, "warc_length": 900}
+            for n, item in enumerate(items)
+        ])
+    return [dataclasses.replace(item, capture_id=capture_id) for item, capture_id in zip(items, capture_ids, strict=True)]
 
 
 def _record_one_by_one(archive: Sessions, run_id: int, items: Sequence[ReportItem]) -> list[RecordOutcome]:
