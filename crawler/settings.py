@@ -49,6 +49,10 @@ TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts, for every crawler, an HTTP server on localhost that runs Python code sent
+# to it (token in a file under the user's profile): nothing nianbao needs, one server per site
+# crawled, and code execution inside the process that holds the archive. Off.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session, load_only
 
 from storage import identity
-from storage.dialect import insert_ignore
+from storage.dialect import insert_ignore, insert_statement
 from storage.errors import StorageError, storage_errors
 from storage.models import CrawlRun, Document, DocumentUrl, Site, SiteCrawl, Version, utcnow
 from storage.normalize import normalize_text
@@ -403,7 +403,21 @@ def _record_urls(session: Session, reports: list[_Report], urls: dict[tuple[int,
         if first != seen.first_seen_at or last != seen.last_seen_at:
             changed.append({"id": seen.row_id, "first_seen_at": first, "last_seen_at": last})
     if added:
-        session.execute(insert(DocumentUrl), added)  # one multi-row INSERT
+        # One multi-row INSERT. A URL is "new" here also when another writer committed it between
+        # our two lookups (its row after the first, its document before the second): then the
+        # row exists, and only its seen times move.
+        statement = insert_statement(session, DocumentUrl)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["site_id", "url"],
+            set_={
+                "first_seen_at": case((DocumentUrl.first_seen_at > excluded.first_seen_at, excluded.first_seen_at),
+                                      else_=DocumentUrl.first_seen_at),
+                "last_seen_at": case((DocumentUrl.last_seen_at < excluded.last_seen_at, excluded.last_seen_at),
+                                     else_=DocumentUrl.last_seen_at),
+            },
+        )
+        session.execute(statement, added)
     if changed:
         session.execute(update(DocumentUrl), changed)  # executemany by primary key
 

@@ -101,8 +101,14 @@ class _Planned:
     """A capture job once its payload is known to be new or a repeat."""
 
     job: CaptureJob
-    sha256: str | None
-    same: PayloadRef | None
+    sha256: str | None  # None for a 304, which has no payload of its own
+    same: PayloadRef | None  # the archived payload this answer repeats
+    copy_of: int | None  # or the position of the batch's own full copy of it
+
+    @property
+    def repeat(self) -> bool:
+        """Archived as a ``revisit`` record (its payload is elsewhere)."""
+        return self.same is not None or self.copy_of is not None
 
 
 class BatchWriter:
@@ -194,68 +200,52 @@ class BatchWriter:
                    for job in jobs]
         archived = find_payloads(session, [d for d in digests if d is not None])
         planned: list[_Planned] = []
-        first_in_batch: dict[str, int] = {}  # digest -> position of its first new payload here
+        first_with: dict[str, int] = {}  # payload digest -> position of its full copy in this batch
         for position, (job, digest) in enumerate(zip(jobs, digests, strict=True)):
             same = _repeats(job.known, digest, archived)
-            if same is None and digest is not None and digest in first_in_batch:
-                same = None  # resolved below, once the first one has an id
-            elif same is None and digest is not None:
-                first_in_batch[digest] = position
-            planned.append(_Planned(job, digest, same))
+            copy_of = None
+            if same is None and digest is not None:
+                copy_of = first_with.setdefault(digest, position)
+            planned.append(_Planned(job, digest, same, copy_of if copy_of != position else None))
 
         # WARC records first (all of them), synced once, then the rows that point at them.
         rows: list[dict[str, Any]] = []
-        record_ids: list[str] = []
-        for position, plan in enumerate(planned):
-            job, digest = plan.job, plan.sha256
-            earlier = first_in_batch.get(digest) if digest is not None else None
-            repeat_of_batch = plan.same is None and earlier is not None and earlier != position
-            main = self._record(plan, rows[earlier] if repeat_of_batch and earlier is not None else None)
+        for plan in planned:
+            main = self._record(plan, rows[plan.copy_of] if plan.copy_of is not None else None)
             main_id = main.rec_headers.get_header("WARC-Record-ID")  # type: ignore[attr-defined]
-            request = records.request_record(job.url, job.exchange, job.fetched_at, main_id)
-            location = self.warc.append(main, request)[0]
-            record_ids.append(location.record_id)
-            rows.append(_capture_row(job, digest, plan.same, location, repeat_of_batch))
+            request = records.request_record(plan.job.url, plan.job.exchange, plan.job.fetched_at, main_id)
+            rows.append(_capture_row(plan, self.warc.append(main, request)[0]))
         if self.sync:
             self.warc.sync()
 
-        # Full payloads first, so a repeat within the batch can name the capture it repeats.
-        fresh = [i for i, row in enumerate(rows) if row["record_type"] == "response"]
-        ids: list[int | None] = [None] * len(rows)
-        for i, new_id in zip(fresh, insert_captures(session, [rows[i] for i in fresh]), strict=True):
+        # Full payloads first, so a repeat of one of them can name its capture.
+        ids: list[int] = [0] * len(rows)
+        full = [i for i, plan in enumerate(planned) if not plan.repeat]
+        repeats = [i for i, plan in enumerate(planned) if plan.repeat]
+        for i, new_id in zip(full, insert_captures(session, [rows[i] for i in full]), strict=True):
             ids[i] = new_id
-        repeats = [i for i in range(len(rows)) if ids[i] is None]
         for i in repeats:
-            if rows[i].pop("_repeats_position", None) is not None:
-                rows[i]["revisit_of_id"] = ids[first_in_batch[planned[i].sha256]]  # type: ignore[index]
+            copy_of = planned[i].copy_of
+            if copy_of is not None:
+                rows[i]["revisit_of_id"] = ids[copy_of]
         for i, new_id in zip(repeats, insert_captures(session, [rows[i] for i in repeats]), strict=True):
             ids[i] = new_id
-        for row in rows:
-            row.pop("_repeats_position", None)
 
         results: list[CaptureResult] = []
         states: list[tuple[int, KnownUrl]] = []
         for i, plan in enumerate(planned):
-            job = plan.job
-            capture_id = ids[i]
-            assert capture_id is not None
             payload = plan.same
-            if payload is None and plan.sha256 is not None:
-                first = first_in_batch[plan.sha256]
-                source = planned[first].job
+            if payload is None and plan.sha256 is not None:  # this batch holds the full payload
+                source = plan.copy_of if plan.copy_of is not None else i
                 payload = PayloadRef(
-                    capture_id=ids[first],  # type: ignore[arg-type]
-                    url=source.url,
-                    fetched_at=source.fetched_at,
-                    warc_file=rows[first]["warc_file"],
-                    warc_record_id=record_ids[first],
-                    warc_offset=rows[first]["warc_offset"],
-                    sha256=plan.sha256,
+                    capture_id=ids[source], url=rows[source]["url"], fetched_at=rows[source]["fetched_at"],
+                    warc_file=rows[source]["warc_file"], warc_record_id=rows[source]["warc_record_id"],
+                    warc_offset=rows[source]["warc_offset"], sha256=plan.sha256,
                 )
-            state = _next_state(job, payload) if payload is not None and job.remember else None
-            if state is not None and job.site_id is not None:
-                states.append((job.site_id, state))
-            results.append(CaptureResult(capture_id=capture_id, payload=payload, state=state))
+            state = _next_state(plan.job, payload) if payload is not None and plan.job.remember else None
+            if state is not None and plan.job.site_id is not None:
+                states.append((plan.job.site_id, state))
+            results.append(CaptureResult(capture_id=ids[i], payload=payload, state=state))
         save_url_states(session, states)
         return results
 
@@ -299,9 +289,8 @@ def _header(exchange: Exchange, name: bytes) -> str | None:
     return None
 
 
-def _capture_row(job: CaptureJob, digest: str | None, same: PayloadRef | None, location: Any,
-                 repeat_of_batch: bool) -> dict[str, Any]:
-    exchange = job.exchange
+def _capture_row(plan: _Planned, location: Any) -> dict[str, Any]:
+    job, exchange = plan.job, plan.job.exchange
     return {
         "run_id": job.run_id,
         "site_id": job.site_id,
@@ -312,15 +301,14 @@ def _capture_row(job: CaptureJob, digest: str | None, same: PayloadRef | None, l
         "etag": _header(exchange, b"ETag"),
         "last_modified": _header(exchange, b"Last-Modified"),
         "content_type": _header(exchange, b"Content-Type"),
-        "payload_sha256": digest,
+        "payload_sha256": plan.sha256,
         "payload_bytes": len(exchange.body),
-        "record_type": "revisit" if same is not None or repeat_of_batch else "response",
-        "revisit_of_id": same.capture_id if same is not None else None,
+        "record_type": "revisit" if plan.repeat else "response",
+        "revisit_of_id": plan.same.capture_id if plan.same is not None else None,
         "warc_file": location.file,
         "warc_record_id": location.record_id,
         "warc_offset": location.offset,
         "warc_length": location.length,
-        **({"_repeats_position": True} if repeat_of_batch else {}),
     }
 
 

@@ -58,6 +58,10 @@ def test_demo_crawl_archives_every_report_once_with_its_metadata(demo, tmp_path,
         assert {sc.status for sc in site_crawls} == {"ok"}
         assert sum(sc.reports_found for sc in site_crawls) == len(expected)
     assert "Crawl run 1: finished" in result.stdout
+    # Scrapy's remote-control server (it runs Python code sent to it over HTTP) never starts in
+    # a process that holds the archive; the log says when it does.
+    log = (tmp_path / "nianbao-data" / "logs" / "crawl.log").read_text(encoding="utf-8")
+    assert "Spider opened" in log and "Remote control" not in log
 
 
 def test_recrawl_adds_nothing_and_one_changed_page_adds_exactly_one_version(demo, tmp_path, database_url):
