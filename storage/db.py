@@ -195,8 +195,9 @@ def alembic_config(connection: Any = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest migration revision shipped with this code."""
+    """The newest migration revision shipped with this code (read once per process)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -275,7 +276,10 @@ def open_archive(url: str) -> sessionmaker[Session]:
     """Engine + migrations + ``sessionmaker(expire_on_commit=False)`` for the archive at ``url``."""
     engine = create_archive_engine(url)
     try:
-        migrate(engine)
+        # Up to date already (every open but the first): skip Alembic, which would load every
+        # migration script again just to find nothing to do.
+        if current_revision(engine) != head_revision():
+            migrate(engine)
     except StorageError:
         engine.dispose()
         raise
