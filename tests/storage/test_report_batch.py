@@ -448,17 +448,24 @@ def test_a_batch_sees_the_documents_it_created(archive: Sessions, new_run, make_
 # --- statements -----------------------------------------------------------------------------------
 
 
+def _record_twenty_then_all(archive: Sessions, run_id: int, twenty: Sequence[ReportItem],
+                            two_hundred: Sequence[ReportItem]) -> list[RecordOutcome]:
+    """Record a batch of 20, then one of 200: the second may take hardly more statements."""
+    with _statements(archive) as few:
+        _record_batch(archive, run_id, twenty)
+    with _statements(archive) as many:
+        outcomes = _record_batch(archive, run_id, two_hundred)
+    assert len(many) <= 25, _by_kind(many)
+    assert len(many) - len(few) <= 2, (_by_kind(few), _by_kind(many))
+    return outcomes
+
+
 def test_new_reports_take_a_constant_number_of_statements(archive: Sessions, new_run, make_item: MakeItem) -> None:
     """The writer records a batch in one round of statements: a night with 200 new reports (a
     county portal's whole column on its first crawl) must not mean thousands of round trips."""
     run_id = new_run()
-    with _statements(archive) as few:
-        _record_batch(archive, run_id, _new_reports(make_item, 0, 20))
-    with _statements(archive) as many:
-        outcomes = _record_batch(archive, run_id, _new_reports(make_item, 20, 200))
+    outcomes = _record_twenty_then_all(archive, run_id, _new_reports(make_item, 0, 20), _new_reports(make_item, 20, 200))
     assert outcomes == [NEW] * 200
-    assert len(many) <= 25, _by_kind(many)
-    assert len(many) - len(few) <= 2, (_by_kind(few), _by_kind(many))
     assert _counts(archive) == {"documents": 220, "document_urls": 220, "versions": 220, "search_entries": 220}
 
 
@@ -471,13 +478,8 @@ def test_unchanged_reports_take_a_constant_number_of_statements(
     _record_batch(archive, new_run(), known)
     tonight = new_run()
     refetched = [dataclasses.replace(item, fetched_at=T0 + timedelta(days=1)) for item in known]
-    with _statements(archive) as few:
-        _record_batch(archive, tonight, refetched[:20])
-    with _statements(archive) as many:
-        outcomes = _record_batch(archive, tonight, refetched)
+    outcomes = _record_twenty_then_all(archive, tonight, refetched[:20], refetched)
     assert outcomes == [SAME] * 200
-    assert len(many) <= 25, _by_kind(many)
-    assert len(many) - len(few) <= 2, (_by_kind(few), _by_kind(many))
     assert _counts(archive) == {"documents": 200, "document_urls": 200, "versions": 200, "search_entries": 200}
 
 
