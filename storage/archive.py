@@ -1,14 +1,14 @@
-"""Writing to and reading from the archive: the API the Scrapy pipeline and the CLI use.
+"""Writing to and reading from the archive: the API the crawl's archive writer and the CLI use.
 
 Every function takes a :class:`~sqlalchemy.orm.Session` first and never commits: the caller owns
-the transaction, one per item in a pipeline::
+the transaction (the crawl's writer, :mod:`crawler.writer`, one per batch of items)::
 
     with Session() as session, session.begin():
         outcome = record_report(session, run_id, item)
 
-Writes are idempotent upserts on unique keys (``INSERT ... ON CONFLICT DO NOTHING`` followed by a
-select), so two processes recording the same report at the same time, or a crawl re-run after a
-crash, never create a second document or version. Database errors come out as
+Writers that add a document or a version take a lock first (the site's row, the document's row)
+and look again, so two processes recording the same report at the same time, or a crawl re-run
+after a crash, never create a second document or version. Database errors come out as
 :class:`~storage.errors.StorageError`.
 """
 
