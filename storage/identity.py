@@ -153,48 +153,12 @@ def document_by_url(session: Session, site_id: int, url: str) -> int | None:
 
 @storage_errors
 def find_document(session: Session, site_id: int, report: ReportIdentity) -> Match | None:
-    """The site's document this report is, by the first rule that finds one (module docstring)."""
+    """The site's document this report is, by the first rule that finds one (module docstring):
+    its URL, else :class:`Candidates` (rules 2-4) for this one report."""
     document_id = document_by_url(session, site_id, report.url)
     if document_id is not None:
         return Match(document_id, "url")
-    if report.index_no is not None:
-        candidates = session.execute(
-            select(Document.id, Document.report_year)
-            .where(Document.site_id == site_id, Document.index_no == report.index_no)
-            .order_by(Document.id)
-        ).all()
-        for candidate_id, year in candidates:
-            if not _years_differ(year, report.report_year):
-                return Match(candidate_id, "index_no")
-    title = normalize_title(report.title)
-    if title and report.report_year is not None:
-        same_year = session.execute(
-            select(Document.id, Document.title, Document.index_no)
-            .where(Document.site_id == site_id, Document.report_year == report.report_year)
-            .order_by(Document.id)
-        ).all()
-        for candidate_id, candidate_title, candidate_index_no in same_year:
-            other_index_no = meaningful_index_no(candidate_index_no)
-            if report.index_no and other_index_no and report.index_no != other_index_no:
-                continue
-            if normalize_title(candidate_title) == title:
-                return Match(candidate_id, "title")
-    if report.substantial:
-        stmt = (
-            select(Document.id)
-            .join(Version, Version.document_id == Document.id)
-            .where(Document.site_id == site_id, Version.content_hash == report.content_hash)
-            .order_by(Document.id)
-            .limit(1)
-        )
-        if report.report_year is not None:
-            stmt = stmt.where(
-                (Document.report_year.is_(None)) | (Document.report_year == report.report_year)
-            )
-        document_id = session.scalar(stmt)
-        if document_id is not None:
-            return Match(document_id, "content")
-    return None
+    return Candidates.load(session, [(site_id, report)]).match(site_id, report)
 
 
 @dataclass

@@ -431,15 +431,20 @@ def site_by_key(session: Session, key: str, *, refresh: bool = False) -> Site:
         stmt = stmt.execution_options(populate_existing=True)
     site = session.scalars(stmt).one_or_none()
     if site is None:
-        raise StorageError(f"unknown site '{key}': sync the site before recording its pages")
+        raise _unknown_site(key)
     return site
 
 
 def _site_ids(session: Session, keys: set[str]) -> dict[str, int]:
     found = dict(session.execute(select(Site.key, Site.id).where(Site.key.in_(sorted(keys)))).all())
-    for key in sorted(keys - found.keys()):
-        raise StorageError(f"unknown site '{key}': sync the site before recording its pages")
+    missing = sorted(keys - found.keys())
+    if missing:
+        raise _unknown_site(missing[0])
     return found
+
+
+def _unknown_site(key: str) -> StorageError:
+    return StorageError(f"unknown site '{key}': sync the site before recording its pages")
 
 
 def require_run(session: Session, run_id: int) -> CrawlRun:

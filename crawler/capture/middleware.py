@@ -275,8 +275,8 @@ class CaptureMiddleware:
         self.stats.inc_value("nianbao/capture/records")
         self.stats.inc_value("nianbao/capture/payload_bytes", len(response.body))
         payload = captured.payload
-        if captured.state is not None:
-            self.capture_run.fetched[request.url] = captured.state.payload  # type: ignore[assignment]
+        if captured.state is not None and payload is not None:  # the URL's state moved on
+            self.capture_run.fetched[request.url] = payload
             if self.site_id is not None:
                 self.known[request.url] = captured.state
         if response.status == 304 and payload is not None:
@@ -319,11 +319,6 @@ class CaptureMiddleware:
             from scrapy.utils.defer import deferred_from_coro
 
             deferred_from_coro(self.crawler.stop_async())
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
 
 
 class CaptureLinkMiddleware:

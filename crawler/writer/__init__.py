@@ -8,6 +8,7 @@ crawler in the ``NIANBAO_ARCHIVE_WRITER`` setting; components find it with :func
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def archive_writer_of(crawler: Crawler) -> ArchiveWriter:
     if isinstance(own, ArchiveWriter):
         return own
     config = writer_config(crawler.settings)
-    own = start_writer(WriterConfig(**{**config.__dict__, "mode": "thread"}))
+    own = start_writer(dataclasses.replace(config, mode="thread"))
     crawler._nianbao_archive_writer = own  # type: ignore[attr-defined]
 
     def close(**_: Any) -> None:

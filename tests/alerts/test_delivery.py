@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -23,6 +22,7 @@ from crawler.config import parse_sites
 from storage.models import AlertOutbox
 from tests.alerts.conftest import DEPT, Report
 from tests.crawler.harness import run_nianbao
+from tests.loopback import serving
 
 
 class _Inbox:
@@ -75,14 +75,8 @@ class _WebhookHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def webhook() -> Iterator[_Webhook]:
-    server = _Webhook(fail_first=2)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_Webhook(fail_first=2)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _one_missing_alert(sessions, recorder) -> None:

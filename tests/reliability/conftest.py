@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.crawler.harness import run_nianbao
+from tests.loopback import serving
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 REPORT_TITLE = "示范局{year}年政府信息公开工作年度报告"
@@ -98,14 +99,8 @@ class _Dispatch(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site() -> Iterator[HostileSite]:
-    server = HostileSite()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(HostileSite()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

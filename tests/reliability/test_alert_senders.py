@@ -29,6 +29,7 @@ from storage import sync_site
 from storage.db import open_archive
 from storage.models import AlertOutbox, Site
 from storage.outbox import Finding, raise_alert
+from tests.loopback import serving
 
 MESSAGES = 40
 SITE = SiteConfig(key="tjj", name="示例市统计局", region="福建省示例市", level="department", family="trs",
@@ -69,14 +70,8 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Receiver()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _queue_messages(database_url: str, count: int = MESSAGES, at: datetime | None = None) -> None:

@@ -22,6 +22,7 @@ from storage import sync_site
 from storage.db import open_archive
 from storage.models import AlertOutbox, Site, utcnow
 from storage.outbox import Finding, raise_alert
+from tests.loopback import serving
 from tests.reliability.test_alert_senders import SITE, Receiver, _outbox, _ReceiverHandler, receiver  # noqa: F401
 
 ROUNDS = 6
@@ -50,24 +51,16 @@ class _FailingHandler(_ReceiverHandler):
         self.end_headers()
 
 
-def _serving(server: Receiver) -> Iterator[Receiver]:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def unavailable() -> Iterator[Receiver]:
-    yield from _serving(FailingReceiver(503))
+    with serving(FailingReceiver(503)) as server:
+        yield server
 
 
 @pytest.fixture
 def missing_hook() -> Iterator[Receiver]:
-    yield from _serving(FailingReceiver(404))
+    with serving(FailingReceiver(404)) as server:
+        yield server
 
 
 def _queue_round(database_url: str, round_no: int, count: int) -> None:
