@@ -29,6 +29,7 @@ slip through: the addresses checked are the addresses connected to.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import socket
@@ -195,6 +196,7 @@ def _describe(host: str, address: IPAddress, problem: str, resolved: bool) -> st
 # --- origins --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the string, asked for every request
 def canonical_host(host: str) -> str:
     """Lower case, no brackets, no trailing dot, IDNA; numeric spellings as their address."""
     host = host.strip().strip("[]").lower().rstrip(".")

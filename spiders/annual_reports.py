@@ -28,8 +28,9 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.config import SiteConfig
-from crawler.extract import extract_detail_from_bytes, report_year_from_title
-from crawler.extract.decode import decode_html, undecodable_reason
+from crawler.extract import report_year_from_title
+from crawler.extract.decode import decode_html
+from crawler.extract.report_page import PageToRead, ReportPage, read_report_page
 from crawler.failures import describe_failure
 from crawler.items import PageFailureItem, ReportItem
 from spiders.attachments import (
@@ -41,7 +42,6 @@ from spiders.attachments import (
 )
 from spiders.families import ListPage, ListPageRequest, adapter_for, probe_url
 from storage.listing import ListingRecord
-from storage.sectioning import sections_json
 
 LIST = "list"
 REPORT = "report"
@@ -143,24 +143,31 @@ class AnnualReportSpider(scrapy.Spider):
 
     def parse_report(self, response: Response) -> Iterator[ReportItem | PageFailureItem | scrapy.Request]:
         self.crawler.stats.inc_value("nianbao/report_pages")
-        fields, decoded = extract_detail_from_bytes(
-            response.body,
-            response.url,
+        page = PageToRead(
+            body=response.body,
+            url=response.url,
             content_type=_content_type(response),
             forced_encoding=self.site.encoding,
             selectors=self.site.selectors,
         )
-        # Random or binary bytes served as a page decode to noise, not to a report to archive.
-        undecodable = undecodable_reason(decoded)
-        if undecodable or (not fields.body_text and not fields.title):
-            yield PageFailureItem(
-                site_key=self.site.key,
-                url=response.url,
-                reason=undecodable or "no report content found on the page",
-                page_kind=REPORT,
-                http_status=response.status,
-            )
+        try:
+            read = read_report_page(page)
+        except Exception as exc:  # a hostile page or a bug: this page fails alone, with the reason
+            yield self._unreadable(response, f"reading the page failed: {type(exc).__name__}: {exc}")
             return
+        if read.failure is not None:
+            yield self._unreadable(response, read.failure)
+            return
+        yield from self._report_and_attachments(self._report_item(response, read), read.fields)
+
+    def _unreadable(self, response: Response, reason: str) -> PageFailureItem:
+        return PageFailureItem(
+            site_key=self.site.key, url=response.url, reason=reason, page_kind=REPORT,
+            http_status=response.status,
+        )
+
+    def _report_item(self, response: Response, read: ReportPage) -> ReportItem:
+        fields = read.fields
         title = fields.title or response.meta.get("list_title")
         report_year = fields.report_year
         if report_year is None and title:
@@ -170,12 +177,12 @@ class AnnualReportSpider(scrapy.Spider):
             for name in fields.missing_fields
             if not (name == "title" and title) and not (name == "report_year" and report_year)
         ]
-        item = ReportItem(
+        return ReportItem(
             site_key=self.site.key,
             url=response.url,
             tables=fields.tables,
             image_only=fields.image_only,
-            sections=sections_json(fields.body_text),
+            sections=read.sections,
             title=title,
             index_no=fields.index_no,
             publisher=fields.publisher,
@@ -189,10 +196,9 @@ class AnnualReportSpider(scrapy.Spider):
             missing_fields=missing,
             list_title=response.meta.get("list_title"),
             http_status=response.status,
-            encoding=decoded.encoding,
+            encoding=read.encoding,
             fetched_at=datetime.now(UTC),
         )
-        yield from self._report_and_attachments(item, fields)
 
     def _report_and_attachments(
         self, item: ReportItem, fields: Any

@@ -73,6 +73,9 @@ _CHROME_LINE = re.compile(
     r")$"
 )
 # Size words that follow a bare "字号：" line when a page is flattened one element per line.
+# Every chrome pattern above contains one of these characters: a line without any is content
+# only, and skips the chrome patterns (most report lines; the writer normalizes every report).
+_CHROME_MARK = re.compile("[打关返分扫今字浏访点阅收加]")
 _SIZE_WORD_LINE = re.compile(r"^[【\[［(（]?(?:大|中|小|默认|标准|正常|放大|缩小)[】\]］)）]?$")
 _FONT_LABEL_LINE = re.compile(rf"^(?:字体|字号)(?:大小)? ?{_COLON}?$")
 
@@ -96,7 +99,11 @@ def normalize_text(text: str) -> str:
 
 
 def _strip_chrome(line: str) -> str:
-    if not line or _CHROME_LINE.match(line):
+    if not line:
+        return ""
+    if not _CHROME_MARK.search(line):
+        return _CJK_GAP.sub("", line) if " " in line else line
+    if _CHROME_LINE.match(line):
         return ""
     line = _COUNTER.sub(" ", line)
     line = _FONT_SIZE.sub(" ", line)

@@ -35,6 +35,7 @@ FLOORS: dict[str, int] = {
     "alerts": 2,
     "crawler.capture": 3,
     "crawler.writer": 3,
+    "crawler.child_process": 3,
     "crawler.middlewares": 3,
     "crawler.pipelines": 3,
     "crawler.attachment_pipeline": 3,

@@ -28,10 +28,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import multiprocessing
 import os
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +40,7 @@ from typing import Any
 from twisted.internet import defer
 
 from crawler.capture.warc import WarcWriteError
+from crawler.child_process import become_helper_of, one_way_pipe, start_context
 from crawler.errors import StorageError
 from crawler.writer.batch import BatchWriter, Job, JobFailure, warc_writer_for
 
@@ -220,12 +219,9 @@ class ThreadArchiveWriter(ArchiveWriter):
 class ProcessArchiveWriter(ArchiveWriter):
     def __init__(self, config: WriterConfig) -> None:
         super().__init__(config)
-        # Forked while the crawl process is still single-threaded, the writer starts at once with
-        # everything already imported (spawn would import SQLAlchemy, warcio, ... again: about
-        # 0.7 s of CPU per crawl process); with other threads running, fork is unsafe: spawn.
-        context: Any = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
-        self._jobs, child_jobs = context.Pipe()
-        self._results, child_results = context.Pipe(duplex=False)
+        context = start_context()  # fork before the crawl's threads start (crawler/child_process.py)
+        child_jobs, self._jobs = one_way_pipe(context)
+        self._results, child_results = one_way_pipe(context)
         self._child = context.Process(
             target=_child_main, args=(config, child_jobs, child_results, os.getpid()),
             name="nianbao-archive-writer", daemon=True,
@@ -267,27 +263,12 @@ class ProcessArchiveWriter(ArchiveWriter):
             self._jobs.close()
 
 
-def _die_with(parent: int) -> None:
-    """Ask Linux to kill this process when the crawl process dies (``kill -9`` included)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
 def _child_main(config: WriterConfig, jobs: Any, results: Any, parent: int) -> None:
     """The writer process: read jobs, write batches, send results back."""
-    _die_with(parent)
+    become_helper_of(parent)
     # A forked child also holds the crawl process's archive connections: it never touches them
     # (closing one would end the parent's session) and leaves with os._exit, so nothing closes
     # them here; the writer opens its own.
-    # Ctrl-C reaches the whole process group: the crawl process decides when the writer
-    # stops (it sends the end of the queue after its last job).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     writer = _open(config)
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
 

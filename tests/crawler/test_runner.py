@@ -169,3 +169,31 @@ def test_two_crawls_of_different_sites_at_once_neither_deadlock_nor_duplicate(de
         assert sorted(session.scalars(select(Document.url))) == expected
         assert session.scalar(select(func.count()).select_from(Version)) == len(expected)
         assert {run.status for run in session.scalars(select(CrawlRun))} == {"finished"}
+
+
+def test_components_switched_off_are_never_even_imported():
+    """Scrapy imports an extension or middleware before asking whether it is enabled; the ones
+    nianbao switches off are left out of its lists, so their modules (remote control brings
+    aiohttp, the cookies middleware tldextract: 0.2 s of every crawl process's start-up, see
+    BENCHMARKS.md) are not loaded. A crawler is built and its engine made, in a fresh interpreter."""
+    program = """
+import sys
+from scrapy.crawler import Crawler
+from scrapy.settings import Settings
+import crawler.settings as nianbao
+from spiders.annual_reports import AnnualReportSpider
+settings = Settings()
+settings.setmodule(nianbao, priority="project")
+crawler = Crawler(AnnualReportSpider, settings, init_reactor=True)
+crawler._apply_settings()
+crawler.engine = crawler._create_engine()
+loaded = [name for name in ("scrapy.extensions.remote_control", "scrapy.extensions.telnet",
+                            "scrapy.downloadermiddlewares.cookies", "aiohttp", "tldextract")
+          if name in sys.modules]
+middlewares = [type(m).__name__ for m in crawler.engine.downloader.middleware.middlewares]
+print(loaded, "RetryMiddleware" in middlewares, "OutgoingRequestGuard" in middlewares)
+"""
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "[] True True"

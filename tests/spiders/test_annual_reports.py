@@ -135,6 +135,23 @@ def test_empty_page_becomes_a_failure_not_a_report():
     assert item.reason == "no report content found on the page"
 
 
+def test_a_page_whose_reading_raises_fails_alone_with_the_reason(monkeypatch):
+    # Stands for a hostile or unforeseen page that trips a bug in extraction: before, the
+    # exception went to Scrapy's log and the page left no row; now it is the page's failure.
+    import spiders.annual_reports as module
+
+    def broken(page):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(module, "read_report_page", broken)
+    spider = make_spider()
+    url = "http://tjj.example.gov.cn/zfxxgknb/202401/deep.htm"
+    (item,) = list(spider.parse_report(response(url, REPORT_PAGE)))
+    assert isinstance(item, PageFailureItem)
+    assert item.url == url and item.page_kind == "report" and item.http_status == 200
+    assert item.reason == "reading the page failed: RecursionError: maximum recursion depth exceeded"
+
+
 def test_errback_turns_http_errors_and_timeouts_into_failure_items():
     spider = make_spider()
     request = Request("http://tjj.example.gov.cn/gone.htm", meta={"page_kind": "report"})
