@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.capture.middleware import CAPTURE_RUN_SETTING, CaptureRun, prepare_capture
 from crawler.capture.warc import WarcWriteError
+from crawler.collector import heap_frozen
 from crawler.config import SiteConfig
 from crawler.errors import ConfigError, NianbaoError, StorageError
 from crawler.pipelines import DATABASE_SETTING, RUN_ID_SETTING
@@ -234,14 +235,17 @@ def crawl_in_process(
     """
     # One archive writer for every crawler of the process (crawler/writer): started before the
     # crawlers copy the settings, closed once the reactor has stopped and every write is acknowledged.
-    writer = start_for_crawl(settings)
-    try:
-        return _crawl_sites(sites, settings, progress, site_settings, spider_arguments)
-    finally:
-        writer.close()
-        capture = settings.get(CAPTURE_RUN_SETTING)
-        if isinstance(capture, CaptureRun):
-            capture.failures.extend(writer.close_errors)
+    # The heap built so far (modules, configuration) is left out of the collector's walks for
+    # the crawl, in this process and in the writer forked from it (crawler/collector.py).
+    with heap_frozen():
+        writer = start_for_crawl(settings)
+        try:
+            return _crawl_sites(sites, settings, progress, site_settings, spider_arguments)
+        finally:
+            writer.close()
+            capture = settings.get(CAPTURE_RUN_SETTING)
+            if isinstance(capture, CaptureRun):
+                capture.failures.extend(writer.close_errors)
 
 
 def _crawl_sites(
