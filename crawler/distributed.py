@@ -5,12 +5,14 @@ Layout in Redis (``{night}`` is the crawl night, ``YYYY-MM-DD`` in Asia/Shanghai
     nianbao:current_night                  the night workers join when none is named
     nianbao:night:{night}                  hash: run_id, site keys (JSON)
     nianbao:{night}:{site}:start_urls      list of the site's column URLs, popped once
-    nianbao:{night}:{site}:requests        scrapy-redis request queue (shared by all workers)
-    nianbao:{night}:{site}:dupefilter      scrapy-redis fingerprints: every page fetched once
+    nianbao:{night}:{site}:requests        request queue, a list (shared by all workers)
+    nianbao:{night}:{site}:dupefilter      request fingerprints: every page fetched once
     nianbao:{night}:{site}:busy            hash worker-id -> last time it had work in flight
 
-The dupefilter key is per night, so the next night crawls everything again; a request a dead
-worker had taken is lost for that night and fetched again the next night at the latest. Every
+The dupefilter key is per night, so the next night crawls everything again; the requests a
+dead worker had taken (the ones it was fetching, and up to SharedQueueScheduler.TAKE it held
+to fetch next) are lost for that night and fetched again the next night at the latest; a
+worker that stops normally puts the ones it held back. Every
 worker writes to the shared archive database (PostgreSQL) through the ordinary pipeline; the
 archive's upserts keep documents and versions unique whichever worker stores them.
 """
@@ -21,6 +23,7 @@ import json
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +33,7 @@ from zoneinfo import ZoneInfo
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy_redis.scheduler import Scheduler
 
 from crawler.config import SiteConfig
 from crawler.errors import ConfigError
@@ -136,15 +140,101 @@ def worker_id() -> str:
 def site_overrides(night: str, site_key: str, redis_url: str) -> dict[str, Any]:
     """Scrapy settings that put one site's request queue and dupefilter in Redis."""
     return {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "crawler.distributed.SharedQueueScheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "REDIS_URL": redis_url,
         "SCHEDULER_QUEUE_KEY": CrawlNights.key(night, site_key, "requests"),
         "SCHEDULER_DUPEFILTER_KEY": CrawlNights.key(night, site_key, "dupefilter"),
+        # A list (LPUSH/RPOP, one command each way) rather than scrapy-redis's default sorted set
+        # (a MULTI/ZRANGE/ZREMRANGEBYRANK/EXEC transaction per pop): the spider gives its
+        # requests no priorities, and CrawlNights.queued reads the queue's length as a list's.
+        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",
         # Other workers still use the queue and fingerprints when this one closes.
         "SCHEDULER_PERSIST": True,
         DISTRIBUTED_SETTING: {"night": night, "site": site_key, "worker": worker_id(), "redis_url": redis_url},
     }
+
+
+# Queue a request unless its fingerprint was seen, in one round trip and atomically: a worker
+# killed between the two steps can no longer leave a fingerprint whose request was never queued.
+_ENQUEUE_UNSEEN = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+class SharedQueueScheduler(Scheduler):
+    """scrapy-redis's scheduler with fewer round trips to Redis per page.
+
+    scrapy-redis asks Redis three times per request (the dupefilter's SADD, the queue's push,
+    the pop) and once more every time Scrapy looks for work and the queue is empty: a fifth of
+    a worker's time went to Redis (BENCHMARKS.md). This one:
+
+    * queues with one script call (the SADD and the LPUSH together, see ``_ENQUEUE_UNSEEN``);
+    * takes up to :attr:`TAKE` requests per pop and hands them out one by one; those it still
+      holds when its crawler closes are put back at the head of the shared queue (a worker
+      killed outright loses them for the night, as it loses the requests it was fetching:
+      the next night fetches them);
+    * after finding the shared queue empty, answers "none" for :attr:`EMPTY_FOR` seconds
+      without asking, unless this worker queued a request since (requests other workers queue
+      meanwhile are taken at the next look; :class:`SharedQueueKeepAlive` wakes an idle crawler).
+    """
+
+    TAKE = 4
+    EMPTY_FOR = 0.02
+
+    def open(self, spider: Any) -> Any:
+        self._taken: deque[Any] = deque()
+        self._empty_until = 0.0
+        opened = super().open(spider)
+        self._enqueue_unseen = self.server.register_script(_ENQUEUE_UNSEEN)
+        return opened
+
+    def close(self, reason: str) -> Any:
+        if self._taken:
+            # Back where they were taken from (the pop end), first-to-take last pushed.
+            self.server.rpush(self.queue.key, *[self.queue._encode_request(r) for r in reversed(self._taken)])
+            self._taken.clear()
+        return super().close(reason)
+
+    def enqueue_request(self, request: Any) -> bool:
+        if request.dont_filter:
+            queued = bool(super().enqueue_request(request))
+        else:
+            fingerprint = self.df.request_fingerprint(request)
+            encoded = self.queue._encode_request(request)
+            queued = bool(self._enqueue_unseen(keys=[self.df.key, self.queue.key], args=[fingerprint, encoded]))
+            if not queued:
+                self.df.log(request, self.spider)
+            elif self.stats:
+                self.stats.inc_value("scheduler/enqueued/redis")
+        if queued:
+            self._empty_until = 0.0
+        return queued
+
+    def next_request(self) -> Any:
+        if not self._taken:
+            if time.monotonic() < self._empty_until:
+                return None
+            taken = self.server.rpop(self.queue.key, self.TAKE)
+            if not taken:
+                self._empty_until = time.monotonic() + self.EMPTY_FOR
+                return None
+            self._taken.extend(self.queue._decode_request(data) for data in taken)
+        if self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return self._taken.popleft()
+
+    def has_pending_requests(self) -> bool:
+        if self._taken:
+            return True
+        if time.monotonic() < self._empty_until:
+            return False
+        return bool(super().has_pending_requests())
+
+    def __len__(self) -> int:
+        return len(self._taken) + int(super().__len__())
 
 
 class SharedQueueKeepAlive:
@@ -152,6 +242,9 @@ class SharedQueueKeepAlive:
     workers still have requests of that site in flight (they may enqueue more)."""
 
     HEARTBEAT_SECONDS = 2.0
+    # While it waits for work, a site's crawler looks at the shared queue this often: Scrapy
+    # itself looks again only every 5 s, which left a worker idle while another filled the queue.
+    RECHECK_SECONDS = 0.25
 
     def __init__(self, crawler: Crawler, nights: CrawlNights, night: str, site: str, worker: str) -> None:
         self.crawler = crawler
@@ -160,6 +253,7 @@ class SharedQueueKeepAlive:
         self.site = site
         self.worker = worker
         self._last_beat = 0.0
+        self._recheck: Any = None  # the delayed call that looks at the queue again
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedQueueKeepAlive:
@@ -183,7 +277,39 @@ class SharedQueueKeepAlive:
         self.nights.mark_idle(self.night, self.site, self.worker)
         self._last_beat = 0.0
         if self.nights.queued(self.night, self.site) or self.nights.others_busy(self.night, self.site, self.worker):
+            self._look_again_soon()
             raise DontCloseSpider
 
+    def _look_again_soon(self) -> None:
+        from scrapy.utils.asyncio import call_later
+
+        if self._recheck is None:
+            self._recheck = call_later(self.RECHECK_SECONDS, self._look_again)
+
+    def _look_again(self) -> None:
+        """Wake the engine when another worker has put requests in the shared queue, or when no
+        other worker has any in flight any more (the site is done: the spider may close); it
+        then finds itself idle again and comes back here, or not. Otherwise wait on."""
+        self._recheck = None
+        if self.nights.queued(self.night, self.site) or not self.nights.others_busy(self.night, self.site, self.worker):
+            wake_engine(self.crawler)
+        else:
+            self._look_again_soon()
+
     def closed(self, *args: Any, **kwargs: Any) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
         self.nights.mark_idle(self.night, self.site, self.worker)
+
+
+def wake_engine(crawler: Crawler) -> None:
+    """Make the crawler's engine ask its scheduler for requests now.
+
+    Scrapy has no public call for this (its engine looks again after each download and every
+    5 s); its own scheduling hook is used, and tests/crawler/test_worker.py checks it still exists.
+    """
+    slot = getattr(crawler.engine, "_slot", None)
+    nextcall = getattr(slot, "nextcall", None)
+    if nextcall is not None:
+        nextcall.schedule()
