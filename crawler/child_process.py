@@ -1,8 +1,8 @@
-"""Helper processes of a crawl process (the archive writer, the page reader): how they start and end.
+"""Helper processes of a crawl process (its archive writer): how they start, talk and end.
 
-Each is forked while the crawl process is still single-threaded, so it starts at once with
+One is forked while the crawl process is still single-threaded, so it starts at once with
 everything imported (spawn would import Scrapy, SQLAlchemy, lxml ... again: most of a second
-of CPU); once other threads run, fork is unsafe and spawn is used. Each dies with the crawl
+of CPU); once other threads run, fork is unsafe and spawn is used. It dies with the crawl
 process (``PR_SET_PDEATHSIG``), so a killed crawl cannot leave one running, and ignores the
 signals that stop a crawl: the crawl process decides when its helpers stop.
 """

@@ -72,10 +72,10 @@ _CHROME_LINE = re.compile(
     rf"|(?:字体|字号)(?:大小)? ?{_COLON}?"
     r")$"
 )
-# Size words that follow a bare "字号：" line when a page is flattened one element per line.
 # Every chrome pattern above contains one of these characters: a line without any is content
 # only, and skips the chrome patterns (most report lines; the writer normalizes every report).
 _CHROME_MARK = re.compile("[打关返分扫今字浏访点阅收加]")
+# Size words that follow a bare "字号：" line when a page is flattened one element per line.
 _SIZE_WORD_LINE = re.compile(r"^[【\[［(（]?(?:大|中|小|默认|标准|正常|放大|缩小)[】\]］)）]?$")
 _FONT_LABEL_LINE = re.compile(rf"^(?:字体|字号)(?:大小)? ?{_COLON}?$")
 

@@ -87,6 +87,31 @@ def test_lines_that_merely_mention_chrome_words_are_content() -> None:
     assert normalize_text(text) == text
 
 
+def test_lines_without_chrome_characters_skip_the_chrome_patterns_with_the_same_result(monkeypatch) -> None:
+    """The shortcut (a line with none of the chrome patterns' characters is left as content) must
+    give what running every pattern gives: checked on the chrome lines above, inside text,
+    mixed with spaces, and on the saved bureau pages' texts when ../shared is there."""
+    import random
+    import re
+    from pathlib import Path
+
+    import storage.normalize as module
+
+    samples = [
+        "浏览次数：123", "【字体：大 中 小】", "字号：", "大", "打印本页", "关闭窗口", "今天是：2025年3月10日",
+        "分享到：微信", "扫一扫在手机打开当前页", "【打印】【关闭】", "网站访问量：120万人次", "点击数: 5 次",
+        "阅读量：1", "返回顶部 收藏本页", "加入收藏", "[打印]", " 名 称 ", "公开 388 条", "1 0", "abc def",
+        "２０２３年", "\u3000", "一、总体情况", BODY,
+    ]
+    rng = random.Random(7)
+    texts = [" \n".join(rng.choice(samples) for _ in range(rng.randint(1, 8))) for _ in range(3000)]
+    corpus = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "dev"
+    texts += [path.read_text(encoding="utf-8", errors="replace") for path in sorted(corpus.glob("*/page.txt"))]
+    fast = [normalize_text(text) for text in texts]
+    monkeypatch.setattr(module, "_CHROME_MARK", re.compile(""))  # matches every line: no shortcut
+    assert [normalize_text(text) for text in texts] == fast
+
+
 def test_content_hash_is_sha256_of_the_normalized_text() -> None:
     expected = hashlib.sha256(normalize_text(f"  {BODY}  ").encode("utf-8")).hexdigest()
     assert content_hash(f"  {BODY}  ") == expected
