@@ -28,11 +28,11 @@ frozen copy of these rules to the documents archived before it.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from storage.errors import storage_errors
@@ -48,6 +48,7 @@ __all__ = [
     "document_by_url",
     "find_document",
     "lock_site",
+    "lock_sites",
     "meaningful_index_no",
     "normalize_title",
     "substantial_body",
@@ -280,17 +281,29 @@ class Candidates:
 
 @storage_errors
 def lock_site(session: Session, site_id: int) -> None:
-    """Make writers that add a URL or a document to this site take turns, until commit.
+    """Make writers that add a URL or a document to this site take turns, until commit."""
+    lock_sites(session, [site_id])
 
-    PostgreSQL: ``FOR NO KEY UPDATE`` on the site row (it does not block the foreign-key checks
-    of rows that reference the site). SQLite: a no-op write, which takes the database's write
-    lock now, so the lookups that follow see every committed document.
+
+def lock_sites(session: Session, site_ids: Collection[int]) -> None:
+    """:func:`lock_site` for several sites, in one statement.
+
+    PostgreSQL: ``FOR NO KEY UPDATE`` on the site rows, taken in id order so that two writers
+    locking overlapping sets cannot deadlock (it does not block the foreign-key checks of rows
+    that reference the sites). SQLite: a no-op write, which takes the database's write lock now
+    (one lock for the whole file), so the lookups that follow see every committed document.
     """
+    if not site_ids:
+        return
+    ordered = sorted(site_ids)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Site.id).where(Site.id == site_id).with_for_update(key_share=True))
+        session.execute(select(Site.id).where(Site.id.in_(ordered)).order_by(Site.id).with_for_update(key_share=True))
     else:
         # (not the key column: an update of a referenced key makes SQLite check every child table)
-        session.execute(text("UPDATE sites SET updated_at = updated_at WHERE id = :id"), {"id": site_id})
+        session.execute(
+            text("UPDATE sites SET updated_at = updated_at WHERE id IN :ids").bindparams(bindparam("ids", expanding=True)),
+            {"ids": ordered},
+        )
 
 
 @storage_errors

@@ -21,18 +21,18 @@ import enum
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session, load_only
 
 from storage import identity
-from storage.dialect import insert_ignore, insert_statement
+from storage.dialect import insert_statement
 from storage.errors import StorageError, storage_errors
-from storage.models import CrawlRun, Document, DocumentUrl, Site, SiteCrawl, Version, utcnow
+from storage.models import COUNTERS, CrawlRun, Document, DocumentUrl, Site, SiteCrawl, Version, utcnow
 from storage.normalize import normalize_text
 from storage.records import ReportRecord
 from storage.search import index_new_versions, mark_latest
@@ -105,9 +105,8 @@ def record_reports(session: Session, run_id: int, items: Sequence[ReportRecord])
     if session.get_bind().dialect.name == "sqlite":
         # SQLite has one writer at a time anyway: take the write lock before reading, so every
         # read of the batch sees what the writers before it committed (version numbers included).
-        for site_id in sorted({r.site_id for r in reports}):
-            identity.lock_site(session, site_id)
-            locked.add(site_id)
+        locked = {r.site_id for r in reports}
+        identity.lock_sites(session, locked)
 
     urls = _urls_seen(session, {(r.site_id, r.item.url) for r in reports})
     _find_documents(session, run_id, reports, urls, locked)
@@ -118,8 +117,7 @@ def record_reports(session: Session, run_id: int, items: Sequence[ReportRecord])
     for report in reports:
         counters[report.site_id]["reports_found"] += 1
         counters[report.site_id][report.outcome.counter] += 1
-    for site_id in sorted(counters):
-        increment(session, run_id, site_id, **counters[site_id])
+    increment_sites(session, run_id, counters)
     return [report.outcome for report in reports]
 
 
@@ -195,8 +193,7 @@ def _find_documents(session: Session, run_id: int, reports: list[_Report],
     """Give every report its document: by URL, by the identity rules under the site's lock, or new."""
     new_url = [r for r in reports if (r.site_id, r.item.url) not in urls]
     if new_url:
-        for site_id in sorted({r.site_id for r in new_url} - locked):
-            identity.lock_site(session, site_id)
+        identity.lock_sites(session, {r.site_id for r in new_url} - locked)
         # A writer that held the lock before us may have added some of these URLs.
         urls.update(_urls_seen(session, {(r.site_id, r.item.url) for r in new_url}))
         new_url = [r for r in new_url if (r.site_id, r.item.url) not in urls]
@@ -456,15 +453,39 @@ def require_run(session: Session, run_id: int) -> CrawlRun:
 
 def increment(session: Session, run_id: int, site_id: int, **counters: int) -> None:
     """Add to the site crawl's counters in SQL, so concurrent writers do not lose updates."""
-    insert_ignore(session, SiteCrawl, run_id=run_id, site_id=site_id, status="running")
+    increment_sites(session, run_id, {site_id: counters})
+
+
+def increment_sites(session: Session, run_id: int, counters: Mapping[int, Mapping[str, int]]) -> None:
+    """:func:`increment` for several sites: one multi-row INSERT for the site crawls a run does
+    not have yet, one UPDATE statement run for every site (in site order, so concurrent writers
+    take the rows' locks in the same order)."""
+    if not counters:
+        return
+    unknown = {name for amounts in counters.values() for name in amounts} - set(COUNTERS)
+    if unknown:
+        raise ValueError(f"no such site crawl counter: {', '.join(sorted(unknown))}")
+    sites = sorted(counters)
     session.execute(
-        update(SiteCrawl)
-        .where(SiteCrawl.run_id == run_id, SiteCrawl.site_id == site_id)
-        .values(
-            {getattr(SiteCrawl, name): getattr(SiteCrawl, name) + n for name, n in counters.items()}
-        )
-        .execution_options(synchronize_session="fetch")
+        insert_statement(session, SiteCrawl)
+        .values([{"run_id": run_id, "site_id": site_id, "status": "running"} for site_id in sites])
+        .on_conflict_do_nothing()
     )
+    table = cast(Table, SiteCrawl.__table__)
+    session.execute(
+        update(table)
+        .where(table.c.run_id == bindparam("crawl_run"), table.c.site_id == bindparam("crawl_site"))
+        .values({name: table.c[name] + bindparam(f"add_{name}") for name in COUNTERS}),
+        [
+            {"crawl_run": run_id, "crawl_site": site_id,
+             **{f"add_{name}": counters[site_id].get(name, 0) for name in COUNTERS}}
+            for site_id in sites
+        ],
+    )
+    # Site crawls this session already holds show the new counts (as the ORM update did).
+    for crawl in session.identity_map.values():
+        if isinstance(crawl, SiteCrawl) and crawl.run_id == run_id and crawl.site_id in counters:
+            session.expire(crawl, list(COUNTERS))
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -483,6 +483,36 @@ def test_unchanged_reports_take_a_constant_number_of_statements(
     assert _counts(archive) == {"documents": 200, "document_urls": 200, "versions": 200, "search_entries": 200}
 
 
+def test_a_batch_across_many_sites_takes_no_more_statements_than_one_site(
+    archive: Sessions, new_run, make_item: MakeItem
+) -> None:
+    """A crawl process writes the reports of all its sites in one batch (twenty bureaus at once
+    in a county's nightly crawl): locking the sites and counting their reports are one statement
+    each for the whole batch, not one (or two) per site."""
+    bureaus = [dataclasses.replace(SITE_A, key=f"putian-dept{n}", name=f"莆田市第{n}局") for n in range(20)]
+    with archive() as session, session.begin():
+        for bureau in bureaus:
+            sync_site(session, bureau)
+        run_id = start_run(session, (SITE_A.key,)).id  # the bureaus' site crawls are made on first write
+    one_site = _new_reports(make_item, 0, 20)
+    many_sites = [dataclasses.replace(item, site_key=bureaus[n].key)
+                  for n, item in enumerate(_new_reports(make_item, 20, 20))]
+    with _statements(archive) as few:
+        _record_batch(archive, run_id, one_site)
+    with _statements(archive) as many:
+        outcomes = _record_batch(archive, run_id, many_sites)
+    assert outcomes == [NEW] * 20
+    assert len(many) <= len(few) + 1, (_by_kind(few), _by_kind(many))  # + the INSERT of new site crawls
+    with archive() as session:
+        counted = session.execute(
+            select(Site.key, SiteCrawl.reports_found, SiteCrawl.new_documents, SiteCrawl.status)
+            .join(Site, Site.id == SiteCrawl.site_id).where(SiteCrawl.run_id == run_id)
+        ).all()
+    assert sorted(counted) == sorted(
+        [(SITE_A.key, 20, 20, "running")] + [(bureau.key, 1, 1, "running") for bureau in bureaus]
+    )
+
+
 # --- a bad report -------------------------------------------------------------------------------
 
 
