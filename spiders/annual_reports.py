@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from crawler.config import SiteConfig
 from crawler.extract import report_year_from_title
 from crawler.extract.decode import decode_html
-from crawler.extract.report_page import PageToRead, ReportPage, read_report_page
+from crawler.extract.report_page import ReportPage, read_report_page
 from crawler.failures import describe_failure
 from crawler.items import PageFailureItem, ReportItem
 from spiders.attachments import (
@@ -143,15 +143,10 @@ class AnnualReportSpider(scrapy.Spider):
 
     def parse_report(self, response: Response) -> Iterator[ReportItem | PageFailureItem | scrapy.Request]:
         self.crawler.stats.inc_value("nianbao/report_pages")
-        page = PageToRead(
-            body=response.body,
-            url=response.url,
-            content_type=_content_type(response),
-            forced_encoding=self.site.encoding,
-            selectors=self.site.selectors,
-        )
         try:
-            read = read_report_page(page)
+            read = read_report_page(
+                response.body, response.url, _content_type(response), self.site.encoding, self.site.selectors
+            )
         except Exception as exc:  # a hostile page or a bug: this page fails alone, with the reason
             yield self._unreadable(response, f"reading the page failed: {type(exc).__name__}: {exc}")
             return

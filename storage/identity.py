@@ -21,7 +21,7 @@ are there because merging two different reports loses one from the counts, which
 keeping a moved report twice.
 
 :func:`normalize_title`, :func:`meaningful_index_no` and :func:`substantial_body` are pure; the
-lookups take a session and never write, except :func:`lock_site`. Migration 0008 applies a
+lookups take a session and never write, except :func:`lock_sites`. Migration 0008 applies a
 frozen copy of these rules to the documents archived before it.
 """
 
@@ -47,7 +47,6 @@ __all__ = [
     "ReportIdentity",
     "document_by_url",
     "find_document",
-    "lock_site",
     "lock_sites",
     "meaningful_index_no",
     "normalize_title",
@@ -280,13 +279,9 @@ class Candidates:
 
 
 @storage_errors
-def lock_site(session: Session, site_id: int) -> None:
-    """Make writers that add a URL or a document to this site take turns, until commit."""
-    lock_sites(session, [site_id])
-
-
 def lock_sites(session: Session, site_ids: Collection[int]) -> None:
-    """:func:`lock_site` for several sites, in one statement.
+    """Make writers that add a URL or a document to these sites take turns, until commit; one
+    statement for all of them.
 
     PostgreSQL: ``FOR NO KEY UPDATE`` on the site rows, taken in id order so that two writers
     locking overlapping sets cannot deadlock (it does not block the foreign-key checks of rows

@@ -10,7 +10,7 @@ later in the batch sees the documents and versions an earlier one created.
 
 Concurrency is handled as for one report: a report with a URL the archive does not know is
 matched to a document (:class:`storage.identity.Candidates`) only after its site is locked
-(:func:`storage.identity.lock_site`), and documents that get a new version are locked (``FOR
+(:func:`storage.identity.lock_sites`), and documents that get a new version are locked (``FOR
 UPDATE`` on PostgreSQL, in id order) before their version numbers are chosen, so two writers
 never make two documents of one report or give two bodies one number.
 """
@@ -466,10 +466,9 @@ def increment_sites(session: Session, run_id: int, counters: Mapping[int, Mappin
     if unknown:
         raise ValueError(f"no such site crawl counter: {', '.join(sorted(unknown))}")
     sites = sorted(counters)
-    session.execute(
-        insert_statement(session, SiteCrawl)
-        .values([{"run_id": run_id, "site_id": site_id, "status": "running"} for site_id in sites])
-        .on_conflict_do_nothing()
+    session.execute(  # executemany: one multi-row INSERT, compiled once whatever the number of sites
+        insert_statement(session, SiteCrawl).on_conflict_do_nothing(),
+        [{"run_id": run_id, "site_id": site_id, "status": "running"} for site_id in sites],
     )
     table = cast(Table, SiteCrawl.__table__)
     session.execute(

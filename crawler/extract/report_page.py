@@ -12,17 +12,6 @@ from storage.sectioning import sections_json
 
 
 @dataclass(frozen=True)
-class PageToRead:
-    """A fetched report page and what the site says about reading it."""
-
-    body: bytes
-    url: str
-    content_type: str | None = None
-    forced_encoding: str | None = None  # the site's configured encoding, if any
-    selectors: Mapping[str, str] | None = None  # the site's CSS selectors, if any
-
-
-@dataclass(frozen=True)
 class ReportPage:
     """What a report page holds, or why it holds no report.
 
@@ -37,15 +26,16 @@ class ReportPage:
     sections: list[dict[str, Any]] | None
 
 
-def read_report_page(page: PageToRead) -> ReportPage:
-    """Decode, extract and section one report page."""
-    fields, decoded = extract_detail_from_bytes(
-        page.body,
-        page.url,
-        content_type=page.content_type,
-        forced_encoding=page.forced_encoding,
-        selectors=page.selectors,
-    )
+def read_report_page(
+    raw: bytes,
+    url: str,
+    content_type: str | None = None,
+    forced_encoding: str | None = None,
+    selectors: Mapping[str, str] | None = None,
+) -> ReportPage:
+    """Decode, extract and section one report page (arguments as for
+    :func:`~crawler.extract.detail.extract_detail_from_bytes`)."""
+    fields, decoded = extract_detail_from_bytes(raw, url, content_type, forced_encoding, selectors)
     # Random or binary bytes served as a page decode to noise, not to a report to archive.
     failure = undecodable_reason(decoded)
     if failure is None and not fields.body_text and not fields.title:

@@ -140,7 +140,7 @@ def test_a_page_whose_reading_raises_fails_alone_with_the_reason(monkeypatch):
     # exception went to Scrapy's log and the page left no row; now it is the page's failure.
     import spiders.annual_reports as module
 
-    def broken(page):
+    def broken(*page):
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(module, "read_report_page", broken)
