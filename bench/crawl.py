@@ -9,19 +9,20 @@ and served by nginx on 127.0.0.1. The runs crawl it, each in its own child proce
     process (the default) -- and (b') the same with the writer in a thread;
 (c) ``nianbao crawl --distributed`` + two ``nianbao worker`` processes into the same database.
 
-(b), (b') and (c) run once into SQLite and once into PostgreSQL (when ``--pg-url`` or
+(b), (b') and (c) run into SQLite and into PostgreSQL (when ``--pg-url`` or
 ``NIANBAO_TEST_POSTGRES_URL`` names one), each into an empty archive whose schema is created
-(``nianbao db migrate``) before the timed run: an archive's tables are made once in its life,
-not by every crawl. Reported: pages/s, CPU
-milliseconds per page (the crawl processes and their writer processes; nginx and the database
-server are not counted) and peak RSS per process, and the ratios (b)/(a) and (c)/(b).
-Politeness settings are the same for all runs (no AutoThrottle, no delay, robots.txt off, 32
-concurrent requests) so the runs measure the crawler, not the throttle; an untimed bare pass
-first warms nginx and the page cache. Each nianbao run is repeated on a one-report-per-bureau
-copy of the site to measure its start-up cost (imports, one Scrapy crawler per site, the
-writer), reported apart from the CPU per page after start-up.
+(``nianbao db migrate``, then a PostgreSQL CHECKPOINT) before the timed run: an archive's tables
+are made once in its life, not by every crawl. Reported: pages/s, CPU milliseconds per page (the
+crawl processes and their writer processes; nginx, Redis and the database server are not
+counted) and peak RSS per process, and the ratios (b)/(a) and (c)/(b). Politeness settings are
+the same for all runs (no AutoThrottle, no delay, robots.txt off, 32 concurrent requests) so the
+runs measure the crawler, not the throttle; an untimed bare pass first warms nginx and the page
+cache. Each nianbao run is repeated on a one-report-per-bureau copy of the site to measure its
+start-up cost (imports, one Scrapy crawler per site, the writer), reported apart from the CPU per
+page after start-up. Every run is made ``--rounds`` times, in rounds (each configuration once per
+round), and the medians are reported: on a small machine single runs vary by 10-15 %.
 
-    python bench/crawl.py [--bureaus 20] [--reports 100] [--pg-url URL] [--redis URL]
+    python bench/crawl.py [--bureaus 20] [--reports 100] [--rounds 3] [--pg-url URL] [--redis URL]
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ import argparse
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,6 +185,28 @@ class Run:
         return 1000 * (self.cpu_seconds - self.startup.cpu_seconds) / (self.pages - self.startup.pages)
 
 
+@dataclass
+class Repeated:
+    """The rounds of one configuration: each figure reported is the median of its rounds (two
+    cores shared by nginx, the crawl, its writer, Redis and the database make single runs vary
+    by ±10-15 %; the spread is reported with the median)."""
+
+    name: str
+    runs: list[Run]
+
+    def median(self, figure: Callable[[Run], float | None]) -> float | None:
+        values = [v for v in map(figure, self.runs) if v is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def pages_per_second(self) -> float:
+        return statistics.median(r.pages_per_second for r in self.runs)
+
+    @property
+    def marginal_cpu_per_page_ms(self) -> float | None:
+        return self.median(lambda r: r.marginal_cpu_per_page_ms)
+
+
 def served(workdir: Path) -> int:
     """Requests nginx has answered so far (its access log)."""
     log = workdir / "logs" / "access.log"
@@ -223,6 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bureaus", type=int, default=20)
     parser.add_argument("--reports", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every run; medians are reported")
     parser.add_argument("--pg-url", default=os.environ.get("NIANBAO_TEST_POSTGRES_URL"),
                         help="PostgreSQL archive for the second set of runs (emptied first)")
     parser.add_argument("--redis", default=os.environ.get("NIANBAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
@@ -245,45 +271,53 @@ def main() -> None:
     small_sites = workdir / "small-sites.toml"
     small_sites.write_text(_sites_toml(base, small_columns, 1), encoding="utf-8")
     env = {**os.environ, "NIANBAO_DATA_DIR": str(workdir / "data"), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    results: list[tuple[str, list[Run]]] = []
+    bare_runs: list[Run] = []
+    nianbao_runs: dict[tuple[str, str], list[Run]] = {}
     try:
         list_urls = [base + p for c in columns for p in list_pages(c, args.reports)]
         # One untimed pass first: the freshly written pages come into the page cache and nginx
         # is warm, so the first timed run is not the only one that reads them from disk.
         run_children([[sys.executable, "-c", BARE_SPIDER, *list_urls]], env)
-        before = served(workdir)
-        wall, cpu, peak = run_children([[sys.executable, "-c", BARE_SPIDER, *list_urls]], env)
-        bare = Run("(a) bare Scrapy spider, fetch only", served(workdir) - before, wall, cpu, peak)
-        for label, database in databases:
-            runs = _nianbao_runs(database, sites, workdir, env, args.redis)
-            for run, startup in zip(runs, _nianbao_runs(database, small_sites, workdir, env, args.redis), strict=True):
-                run.startup = startup
-            results.append((label, runs))
+        # Rounds rather than one configuration after the other: whatever slows the machine for a
+        # while (another tenant, the database's background work) falls on every configuration.
+        for _ in range(args.rounds):
+            before = served(workdir)
+            wall, cpu, peak = run_children([[sys.executable, "-c", BARE_SPIDER, *list_urls]], env)
+            bare_runs.append(Run(BARE, served(workdir) - before, wall, cpu, peak))
+            for label, database in databases:
+                for config in CONFIGS:
+                    run = _nianbao_run(config, database, sites, workdir, env, args.redis)
+                    run.startup = _nianbao_run(config, database, small_sites, workdir, env, args.redis)
+                    nianbao_runs.setdefault((label, config.name), []).append(run)
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
 
+    bare = Repeated(BARE, bare_runs)
     lines = [
         f"Site: {args.bureaus} bureaus × {args.reports} reports = {total_pages} pages (nginx on 127.0.0.1);"
-        f" machine: {os.cpu_count()} cores.",
+        f" machine: {os.cpu_count()} cores. Each run {args.rounds} times (in rounds: every configuration"
+        " once, then again); the figures are medians, pages/s with its range.",
         "",
-        "| archive | run | pages fetched | wall s | pages/s | CPU ms/page | start-up CPU s | CPU ms/page after start-up"
-        " | peak RSS per process (MiB) |",
+        "| archive | run | pages fetched | wall s | pages/s (range) | CPU ms/page | start-up CPU s"
+        " | CPU ms/page after start-up | peak RSS per process (MiB) |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         _row("", bare),
     ]
     summary = []
-    for label, runs in results:
-        lines.extend(_row(label, run) for run in runs)
-        b, b_thread, c = runs
+    for label, _ in databases:
+        b, b_thread, c = (Repeated(config.name, nianbao_runs[(label, config.name)]) for config in CONFIGS)
+        lines.extend(_row(label, repeated) for repeated in (b, b_thread, c))
         summary.append(
-            f"{label}: (b)/(a) = {b.pages_per_second / bare.pages_per_second:.2f} (target ≥ 0.6),"
-            f" writer thread (b')/(a) = {b_thread.pages_per_second / bare.pages_per_second:.2f};"
-            f" (c)/(b) = {c.pages_per_second / b.pages_per_second:.2f};"
-            f" (c) CPU ms/page = {c.cpu_per_page_ms / b.cpu_per_page_ms:.2f} × (b)'s in all,"
-            f" {_ratio(c.marginal_cpu_per_page_ms, b.marginal_cpu_per_page_ms)} × after start-up (target ≤ 1.15)."
+            f"{label}: (b)/(a) = {_ratio(b.pages_per_second, bare.pages_per_second)}"
+            f" (target ≥ 0.6; per round {_round_range(b.runs, bare.runs, lambda r: r.pages_per_second)}),"
+            f" writer thread (b')/(a) = {_ratio(b_thread.pages_per_second, bare.pages_per_second)};"
+            f" (c)/(b) = {_ratio(c.pages_per_second, b.pages_per_second)};"
+            f" (c) CPU ms/page after start-up = {_ratio(c.marginal_cpu_per_page_ms, b.marginal_cpu_per_page_ms)} × (b)'s"
+            f" (target ≤ 1.15; per round {_round_range(c.runs, b.runs, lambda r: r.marginal_cpu_per_page_ms)}),"
+            f" {_ratio(c.median(lambda r: r.cpu_per_page_ms), b.median(lambda r: r.cpu_per_page_ms))} × in all."
         )
-    everything = [bare, *(run for _, runs in results for run in runs)]
+    everything = [*bare_runs, *(run for runs in nianbao_runs.values() for run in runs)]
     summary.append(f"Peak memory per process ≤ 1 GiB: {'yes' if max(r.peak_rss_mib for r in everything) <= 1024 else 'no'}.")
     text = "\n".join([*lines, "", *summary])
     print(text)
@@ -292,16 +326,48 @@ def main() -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _row(archive: str, run: Run) -> str:
-    startup = f"{run.startup.cpu_seconds:.2f}" if run.startup is not None else ""
-    marginal = run.marginal_cpu_per_page_ms
-    after = f"{marginal:.2f}" if marginal is not None else ""
-    return (f"| {archive} | {run.name} | {run.pages} | {run.seconds:.1f} | {run.pages_per_second:.1f}"
-            f" | {run.cpu_per_page_ms:.2f} | {startup} | {after} | {run.peak_rss_mib:.0f} |")
+BARE = "(a) bare Scrapy spider, fetch only"
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    writer: str  # NIANBAO_WRITER: "process" or "thread"
+    workers: int  # 0: one `nianbao crawl`; else that many `nianbao worker`s sharing a Redis queue
+
+
+CONFIGS = (
+    Config("(b) nianbao crawl, one process (writer process)", "process", 0),
+    Config("(b') nianbao crawl, one process (writer thread)", "thread", 0),
+    Config("(c) two distributed workers (writer processes)", "process", 2),
+)
+
+
+def _row(archive: str, repeated: Repeated) -> str:
+    def figure(value: float | None) -> str:
+        return f"{value:.2f}" if value is not None else ""
+
+    speeds = [r.pages_per_second for r in repeated.runs]
+    return (
+        f"| {archive} | {repeated.name} | {int(repeated.median(lambda r: r.pages) or 0)}"
+        f" | {repeated.median(lambda r: r.seconds):.1f}"
+        f" | {repeated.pages_per_second:.1f} ({min(speeds):.0f}-{max(speeds):.0f})"
+        f" | {figure(repeated.median(lambda r: r.cpu_per_page_ms))}"
+        f" | {figure(repeated.median(lambda r: r.startup.cpu_seconds if r.startup else None))}"
+        f" | {figure(repeated.marginal_cpu_per_page_ms)}"
+        f" | {max(r.peak_rss_mib for r in repeated.runs):.0f} |"
+    )
 
 
 def _ratio(top: float | None, bottom: float | None) -> str:
     return f"{top / bottom:.2f}" if top is not None and bottom else "n/a"
+
+
+def _round_range(tops: list[Run], bottoms: list[Run], figure: Callable[[Run], float | None]) -> str:
+    """The ratio's lowest and highest value among the rounds (round i against round i)."""
+    ratios = [t / b for t, b in ((figure(top), figure(bottom)) for top, bottom in zip(tops, bottoms, strict=True))
+              if t is not None and b]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "n/a"
 
 
 def _sites_toml(base: str, columns: list[str], reports: int) -> str:
@@ -317,31 +383,35 @@ def _empty_archive(nianbao: list[str], database: str, workdir: Path, env: dict[s
     reset_archive(database)
     shutil.rmtree(workdir / "data", ignore_errors=True)
     subprocess.run([*nianbao, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    if database.startswith("postgresql"):
+        # The dropped archive's pages are written out now, not by a checkpoint during the timed run.
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(database)
+        with engine.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+        engine.dispose()
 
 
-def _nianbao_runs(database: str, sites: Path, workdir: Path, env: dict[str, str], redis_url: str) -> list[Run]:
-    """(b), (b') and (c) into ``database``, each starting from an empty archive."""
+def _nianbao_run(config: Config, database: str, sites: Path, workdir: Path, env: dict[str, str], redis_url: str) -> Run:
+    """One timed run of ``config`` into an empty ``database``."""
     nianbao = [sys.executable, "-m", "crawler", "--db", database, "--sites", str(sites)]
-    runs = []
-    for name, writer in (("(b) nianbao crawl, one process (writer process)", "process"),
-                         ("(b') nianbao crawl, one process (writer thread)", "thread")):
-        _empty_archive(nianbao, database, workdir, env)
-        before = served(workdir)
-        wall, cpu, peak = run_children([[*nianbao, "crawl", "-q", *FAIR]], {**env, "NIANBAO_WRITER": writer})
-        runs.append(Run(name, served(workdir) - before, wall, cpu, peak))
-
+    # The writer is a crawl setting (-s), not an environment variable.
+    options = [*FAIR, "-s", f"NIANBAO_WRITER={config.writer}"]
     _empty_archive(nianbao, database, workdir, env)
-    import redis
+    if config.workers:
+        import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
-    subprocess.run(
-        [*nianbao, "crawl", "--distributed", "--redis", redis_url], env=env, check=True, stdout=subprocess.DEVNULL
-    )
-    worker = [*nianbao, "worker", "--redis", redis_url, *FAIR]
+        redis.Redis.from_url(redis_url).flushdb()
+        subprocess.run(
+            [*nianbao, "crawl", "--distributed", "--redis", redis_url], env=env, check=True, stdout=subprocess.DEVNULL
+        )
+        commands = [[*nianbao, "worker", "--redis", redis_url, *options]] * config.workers
+    else:
+        commands = [[*nianbao, "crawl", "-q", *options]]
     before = served(workdir)
-    wall, cpu, peak = run_children([worker, worker], env)
-    runs.append(Run("(c) two distributed workers", served(workdir) - before, wall, cpu, peak))
-    return runs
+    wall, cpu, peak = run_children(commands, env)
+    return Run(config.name, served(workdir) - before, wall, cpu, peak)
 
 
 if __name__ == "__main__":
