@@ -10,10 +10,10 @@ Layout in Redis (``{night}`` is the crawl night, ``YYYY-MM-DD`` in Asia/Shanghai
     nianbao:{night}:{site}:busy            hash worker-id -> last time it had work in flight
 
 The dupefilter key is per night, so the next night crawls everything again; the requests a
-dead worker had taken (the ones it was fetching, and up to SharedQueueScheduler.TAKE it held
-to fetch next) are lost for that night and fetched again the next night at the latest; a
-worker that stops normally puts the ones it held back. Every
-worker writes to the shared archive database (PostgreSQL) through the ordinary pipeline; the
+dead worker had taken (the ones it was fetching, and the few its scheduler,
+:class:`crawler.shared_queue.SharedQueueScheduler`, held to fetch next) are lost for that night
+and fetched again the next night at the latest; a worker that stops normally puts the ones it
+held back. Every worker writes to the shared archive database (PostgreSQL) through the ordinary pipeline; the
 archive's upserts keep documents and versions unique whichever worker stores them.
 """
 
@@ -23,7 +23,6 @@ import json
 import os
 import socket
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +32,6 @@ from zoneinfo import ZoneInfo
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
-from scrapy_redis.scheduler import Scheduler
 
 from crawler.config import SiteConfig
 from crawler.errors import ConfigError
@@ -140,7 +138,7 @@ def worker_id() -> str:
 def site_overrides(night: str, site_key: str, redis_url: str) -> dict[str, Any]:
     """Scrapy settings that put one site's request queue and dupefilter in Redis."""
     return {
-        "SCHEDULER": "crawler.distributed.SharedQueueScheduler",
+        "SCHEDULER": "crawler.shared_queue.SharedQueueScheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "REDIS_URL": redis_url,
         "SCHEDULER_QUEUE_KEY": CrawlNights.key(night, site_key, "requests"),
@@ -153,88 +151,6 @@ def site_overrides(night: str, site_key: str, redis_url: str) -> dict[str, Any]:
         "SCHEDULER_PERSIST": True,
         DISTRIBUTED_SETTING: {"night": night, "site": site_key, "worker": worker_id(), "redis_url": redis_url},
     }
-
-
-# Queue a request unless its fingerprint was seen, in one round trip and atomically: a worker
-# killed between the two steps can no longer leave a fingerprint whose request was never queued.
-_ENQUEUE_UNSEEN = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-return 1
-"""
-
-
-class SharedQueueScheduler(Scheduler):
-    """scrapy-redis's scheduler with fewer round trips to Redis per page.
-
-    scrapy-redis asks Redis three times per request (the dupefilter's SADD, the queue's push,
-    the pop) and once more every time Scrapy looks for work and the queue is empty: a fifth of
-    a worker's time went to Redis (BENCHMARKS.md). This one:
-
-    * queues with one script call (the SADD and the LPUSH together, see ``_ENQUEUE_UNSEEN``);
-    * takes up to :attr:`TAKE` requests per pop and hands them out one by one; those it still
-      holds when its crawler closes are put back at the head of the shared queue (a worker
-      killed outright loses them for the night, as it loses the requests it was fetching:
-      the next night fetches them);
-    * after finding the shared queue empty, answers "none" for :attr:`EMPTY_FOR` seconds
-      without asking, unless this worker queued a request since (requests other workers queue
-      meanwhile are taken at the next look; :class:`SharedQueueKeepAlive` wakes an idle crawler).
-    """
-
-    TAKE = 4
-    EMPTY_FOR = 0.02
-
-    def open(self, spider: Any) -> Any:
-        self._taken: deque[Any] = deque()
-        self._empty_until = 0.0
-        opened = super().open(spider)
-        self._enqueue_unseen = self.server.register_script(_ENQUEUE_UNSEEN)
-        return opened
-
-    def close(self, reason: str) -> Any:
-        if self._taken:
-            # Back where they were taken from (the pop end), first-to-take last pushed.
-            self.server.rpush(self.queue.key, *[self.queue._encode_request(r) for r in reversed(self._taken)])
-            self._taken.clear()
-        return super().close(reason)
-
-    def enqueue_request(self, request: Any) -> bool:
-        if request.dont_filter:
-            queued = bool(super().enqueue_request(request))
-        else:
-            fingerprint = self.df.request_fingerprint(request)
-            encoded = self.queue._encode_request(request)
-            queued = bool(self._enqueue_unseen(keys=[self.df.key, self.queue.key], args=[fingerprint, encoded]))
-            if not queued:
-                self.df.log(request, self.spider)
-            elif self.stats:
-                self.stats.inc_value("scheduler/enqueued/redis")
-        if queued:
-            self._empty_until = 0.0
-        return queued
-
-    def next_request(self) -> Any:
-        if not self._taken:
-            if time.monotonic() < self._empty_until:
-                return None
-            taken = self.server.rpop(self.queue.key, self.TAKE)
-            if not taken:
-                self._empty_until = time.monotonic() + self.EMPTY_FOR
-                return None
-            self._taken.extend(self.queue._decode_request(data) for data in taken)
-        if self.stats:
-            self.stats.inc_value("scheduler/dequeued/redis")
-        return self._taken.popleft()
-
-    def has_pending_requests(self) -> bool:
-        if self._taken:
-            return True
-        if time.monotonic() < self._empty_until:
-            return False
-        return bool(super().has_pending_requests())
-
-    def __len__(self) -> int:
-        return len(self._taken) + int(super().__len__())
 
 
 class SharedQueueKeepAlive:

@@ -48,6 +48,7 @@ FLOORS: dict[str, int] = {
     "crawler.runner": 3,
     "crawler.worker": 3,
     "crawler.distributed": 3,
+    "crawler.shared_queue": 3,
     "crawler.settings": 3,
     "spiders": 3,
     "web": 4,

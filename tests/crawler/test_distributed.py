@@ -14,7 +14,8 @@ import scrapy
 from scrapy.core.engine import ExecutionEngine
 from scrapy.utils.test import get_crawler
 
-from crawler.distributed import CrawlNights, SharedQueueScheduler, site_overrides
+from crawler.distributed import CrawlNights, site_overrides
+from crawler.shared_queue import SharedQueueScheduler
 from tests.conftest import REDIS_URL_ENV, service_url
 
 

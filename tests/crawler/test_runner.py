@@ -175,7 +175,9 @@ def test_components_switched_off_are_never_even_imported():
     """Scrapy imports an extension or middleware before asking whether it is enabled; the ones
     nianbao switches off are left out of its lists, so their modules (remote control brings
     aiohttp, the cookies middleware tldextract: 0.2 s of every crawl process's start-up, see
-    BENCHMARKS.md) are not loaded. A crawler is built and its engine made, in a fresh interpreter."""
+    BENCHMARKS.md) are not loaded. Nor are what only some crawls need: the Redis client and
+    scrapy-redis (distributed crawls), Alembic (an archive that needs migrating). A crawler is
+    built and its engine made, in a fresh interpreter."""
     program = """
 import sys
 from scrapy.crawler import Crawler
@@ -188,7 +190,8 @@ crawler = Crawler(AnnualReportSpider, settings, init_reactor=True)
 crawler._apply_settings()
 crawler.engine = crawler._create_engine()
 loaded = [name for name in ("scrapy.extensions.remote_control", "scrapy.extensions.telnet",
-                            "scrapy.downloadermiddlewares.cookies", "aiohttp", "tldextract")
+                            "scrapy.downloadermiddlewares.cookies", "aiohttp", "tldextract",
+                            "redis", "scrapy_redis", "alembic")
           if name in sys.modules]
 middlewares = [type(m).__name__ for m in crawler.engine.downloader.middleware.middlewares]
 print(loaded, "RetryMiddleware" in middlewares, "OutgoingRequestGuard" in middlewares)

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text
 
 from crawler.errors import StorageError
 from storage import create_archive_engine, downgrade, migrate, open_archive
-from storage.db import current_revision, head_revision
+from storage.db import alembic_config, current_revision, head_revision
 from storage.models import Base, Site, include_name, is_fts_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,36 @@ def _schema_differences(engine: Engine) -> list[object]:
             connection, opts={"compare_type": True, "include_name": include_name}
         )
         return compare_metadata(context, Base.metadata)
+
+
+def _alembic_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_revisions_read_without_alembic_agree_with_alembic(engine: Engine) -> None:
+    """head_revision and current_revision read the scripts and the version table themselves (so
+    that opening an up-to-date archive does not import Alembic); Alembic must agree, on an empty
+    archive, at an older revision and at the head."""
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert current_revision(engine) is None and _alembic_revision(engine) is None
+    migrate(engine, "0003")
+    assert current_revision(engine) == _alembic_revision(engine) == "0003"
+    migrate(engine)
+    assert current_revision(engine) == _alembic_revision(engine) == head_revision()
+
+
+def test_an_archive_at_the_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    open_archive(url).kw["bind"].dispose()  # created (and migrated) here, with Alembic
+    program = (
+        "import sys\nfrom storage.db import open_archive\n"
+        f"open_archive({url!r}).kw['bind'].dispose()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_up_noop_down_up(engine: Engine) -> None:
