@@ -22,7 +22,7 @@ start-up cost (imports, one Scrapy crawler per site, the writer), reported apart
 page after start-up. Every run is made ``--rounds`` times, in rounds (each configuration once per
 round), and the medians are reported: on a small machine single runs vary by 10-15 %.
 
-    python bench/crawl.py [--bureaus 20] [--reports 100] [--rounds 3] [--pg-url URL] [--redis URL]
+    python bench/crawl.py [--bureaus 20] [--reports 100] [--rounds 5] [--pg-url URL] [--redis URL]
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bureaus", type=int, default=20)
     parser.add_argument("--reports", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of every run; medians are reported")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of every run; medians are reported")
     parser.add_argument("--pg-url", default=os.environ.get("NIANBAO_TEST_POSTGRES_URL"),
                         help="PostgreSQL archive for the second set of runs (emptied first)")
     parser.add_argument("--redis", default=os.environ.get("NIANBAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
