@@ -146,7 +146,7 @@ def site_overrides(night: str, site_key: str, redis_url: str) -> dict[str, Any]:
         # A list (LPUSH/RPOP, one command each way) rather than scrapy-redis's default sorted set
         # (a MULTI/ZRANGE/ZREMRANGEBYRANK/EXEC transaction per pop): the spider gives its
         # requests no priorities, and CrawlNights.queued reads the queue's length as a list's.
-        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",
+        "SCHEDULER_QUEUE_CLASS": "crawler.shared_queue.SharedFifoQueue",
         # Other workers still use the queue and fingerprints when this one closes.
         "SCHEDULER_PERSIST": True,
         DISTRIBUTED_SETTING: {"night": night, "site": site_key, "worker": worker_id(), "redis_url": redis_url},
