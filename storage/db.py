@@ -79,6 +79,11 @@ def create_archive_engine(url: str, *, writer: bool = False) -> Engine:
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs["pool_pre_ping"] = not writer
+        # An UPDATE run for many rows (the ORM's flush of a batch's documents and versions, the
+        # run's counters of many sites) goes in pages of 100 rows per round trip (psycopg2's
+        # execute_batch), not one round trip per row; such an UPDATE's rowcount is then unknown,
+        # which nothing here reads.
+        kwargs["executemany_mode"] = "values_plus_batch"
     try:
         engine = create_engine(parsed, **kwargs)
     except NoSuchModuleError:

@@ -18,7 +18,13 @@ from storage.errors import StorageError
 
 
 def insert_statement(session: Session, model: Any) -> Any:
-    """The backend's ``INSERT`` construct for ``model`` (it has ``on_conflict_do_*``)."""
+    """The backend's ``INSERT`` construct for ``model`` (it has ``on_conflict_do_*``).
+
+    Executed with a list of rows, an ``INSERT ... ON CONFLICT`` goes to the driver's
+    ``executemany`` -- with psycopg2, one round trip per row -- unless it has a ``RETURNING``
+    clause: then SQLAlchemy sends the rows as multi-row INSERTs ("insertmanyvalues"). The
+    archive's many-row upserts therefore return their ids even when nobody reads them.
+    """
     return _insert_for(session, model)
 
 

@@ -17,14 +17,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.errors import StorageError
 from crawler.items import ReportItem
 from storage import RecordOutcome, open_archive, record_report, start_run, sync_site
-from storage.captures import insert_captures
+from storage.captures import KnownUrl, insert_captures, save_url_states
 from storage.identity import urls_of
-from storage.models import Capture, CrawlRun, Document, DocumentUrl, SearchEntry, Site, SiteCrawl, Version
+from storage.models import Capture, CrawlRun, Document, DocumentUrl, SearchEntry, Site, SiteCrawl, UrlState, Version
 from storage.report_batch import record_reports
 from storage.search import search
 from tests.conftest import reset_postgres
@@ -511,6 +512,42 @@ def test_a_batch_across_many_sites_takes_no_more_statements_than_one_site(
     assert sorted(counted) == sorted(
         [(SITE_A.key, 20, 20, "running")] + [(bureau.key, 1, 1, "running") for bureau in bureaus]
     )
+
+
+def test_many_row_writes_are_multi_row_statements_not_a_round_trip_per_row(
+    archive: Sessions, new_run, make_item: MakeItem
+) -> None:
+    """A statement run for a list of rows is, with psycopg2, one round trip per row -- unless
+    SQLAlchemy can send it as multi-row INSERTs. The writer's many-row upserts (a batch's new
+    URLs, its sites' crawls, its pages' URL states) must be multi-row on both databases: on
+    PostgreSQL the URL upserts alone were two round trips per page."""
+    run_id = new_run()
+    sent: list[tuple[str, ExecuteStyle]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append((" ".join(statement.split())[:60], context.execute_style))
+
+    engine = _engine(archive)
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with archive() as session, session.begin():
+            record_reports(session, run_id, _new_reports(make_item, 0, 20))
+            site_id = session.scalar(select(Site.id).where(Site.key == SITE_A.key))
+            assert site_id is not None
+            save_url_states(session, [
+                (site_id, KnownUrl(url=f"https://www.putian.gov.cn/zfxxgk/list_{n}.htm", page_kind="list",
+                                   first_seen_at=T0, last_checked_at=T0, etag=None, last_modified=None, payload=None))
+                for n in range(20)
+            ])
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    upserts = [(statement, style) for statement, style in sent
+               if statement.startswith(("INSERT INTO document_urls", "INSERT INTO site_crawls", "INSERT INTO url_states"))]
+    assert {statement.split()[2] for statement, _ in upserts} == {"document_urls", "site_crawls", "url_states"}
+    assert [statement for statement, style in upserts if style is ExecuteStyle.EXECUTEMANY] == []
+    with archive() as session:
+        assert session.scalar(select(func.count()).select_from(UrlState)) == 20
+        assert session.scalar(select(func.count()).select_from(DocumentUrl)) == 20
 
 
 # --- a bad report -------------------------------------------------------------------------------
