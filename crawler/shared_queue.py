@@ -117,7 +117,7 @@ def request_dict(request: Request, spider: Spider) -> dict[str, Any]:
     ``inspect.getmembers`` for every request it turns into data (95 µs per request on the
     annual-report spider, the bulk of queueing a link in Redis); here the spider class's methods
     are listed once. A callable that is not one of the spider's methods goes to Scrapy's own
-    search, which raises its usual error. tests/crawler/test_distributed.py holds the two equal.
+    search, which raises its usual error. tests/crawler/test_shared_queue.py holds the two equal.
     """
     methods = _method_names(type(spider))
     callback, errback = _named(request.callback, methods), _named(request.errback, methods)
