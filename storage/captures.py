@@ -150,5 +150,5 @@ def save_url_states(session: Session, states: Sequence[tuple[int, KnownUrl]]) ->
     changed = ("page_kind", "last_checked_at", "etag", "last_modified", "payload_capture_id")
     statement = statement.on_conflict_do_update(
         index_elements=["site_id", "url"], set_={name: statement.excluded[name] for name in changed}
-    ).returning(UrlState.id)  # so it is one multi-row INSERT (storage.dialect.insert_statement)
+    )
     session.execute(statement, list(latest.values()))

@@ -18,14 +18,15 @@ from storage.errors import StorageError
 
 
 def insert_statement(session: Session, model: Any) -> Any:
-    """The backend's ``INSERT`` construct for ``model`` (it has ``on_conflict_do_*``).
+    """The backend's ``INSERT`` construct for ``model`` (it has ``on_conflict_do_*``), to be run
+    with a list of rows.
 
-    Executed with a list of rows, an ``INSERT ... ON CONFLICT`` goes to the driver's
-    ``executemany`` -- with psycopg2, one round trip per row -- unless it has a ``RETURNING``
-    clause: then SQLAlchemy sends the rows as multi-row INSERTs ("insertmanyvalues"). The
-    archive's many-row upserts therefore return their ids even when nobody reads them.
+    It returns the rows' primary keys, read or not: executed with a list of rows, an ``INSERT ...
+    ON CONFLICT`` goes to the driver's ``executemany`` -- with psycopg2, one round trip per row --
+    unless it has a ``RETURNING`` clause, with which SQLAlchemy sends the rows as multi-row
+    INSERTs ("insertmanyvalues").
     """
-    return _insert_for(session, model)
+    return _insert_for(session, model).returning(*model.__table__.primary_key.columns)
 
 
 def _insert_for(session: Session, model: Any) -> Any:

@@ -414,7 +414,7 @@ def _record_urls(session: Session, reports: list[_Report], urls: dict[tuple[int,
                                      else_=DocumentUrl.last_seen_at),
             },
         )
-        session.execute(statement.returning(DocumentUrl.id), added)  # multi-row (storage.dialect.insert_statement)
+        session.execute(statement, added)
     if changed:
         session.execute(update(DocumentUrl), changed)  # executemany by primary key
 
@@ -467,7 +467,7 @@ def increment_sites(session: Session, run_id: int, counters: Mapping[int, Mappin
         raise ValueError(f"no such site crawl counter: {', '.join(sorted(unknown))}")
     sites = sorted(counters)
     session.execute(  # one multi-row INSERT (storage.dialect.insert_statement), whatever the number of sites
-        insert_statement(session, SiteCrawl).on_conflict_do_nothing().returning(SiteCrawl.id),
+        insert_statement(session, SiteCrawl).on_conflict_do_nothing(),
         [{"run_id": run_id, "site_id": site_id, "status": "running"} for site_id in sites],
     )
     table = cast(Table, SiteCrawl.__table__)
