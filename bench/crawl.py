@@ -7,7 +7,14 @@ and served by nginx on 127.0.0.1. The runs crawl it, each in its own child proce
 (a) a bare Scrapy spider that only fetches (follows every link of the columns, no extraction);
 (b) ``nianbao crawl`` of every bureau, in one process, with its archive writer in a child
     process (the default) -- and (b') the same with the writer in a thread;
-(c) ``nianbao crawl --distributed`` + two ``nianbao worker`` processes into the same database.
+(c) ``nianbao crawl --distributed`` + two ``nianbao worker`` processes into the same database;
+    and (c1) the same with one worker: the distributed path (the Redis queue) without a second
+    worker contending for the machine's cores.
+
+Every round also times the same pure-Python work (:data:`SPIN`) alone and as two copies at
+once: on a machine whose cores slow each other down when all are busy (shared caches, sibling
+hyperthreads of a virtual machine), CPU time per unit of work grows with the load, and (c) keeps
+every core busy where (b) does not. The ratio is reported beside (c)'s.
 
 (b), (b') and (c) run into SQLite and into PostgreSQL (when ``--pg-url`` or
 ``NIANBAO_TEST_POSTGRES_URL`` names one), each into an empty archive whose schema is created
@@ -272,6 +279,7 @@ def main() -> None:
     small_sites.write_text(_sites_toml(base, small_columns, 1), encoding="utf-8")
     env = {**os.environ, "NIANBAO_DATA_DIR": str(workdir / "data"), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     bare_runs: list[Run] = []
+    contention: list[float] = []
     nianbao_runs: dict[tuple[str, str], list[Run]] = {}
     try:
         list_urls = [base + p for c in columns for p in list_pages(c, args.reports)]
@@ -284,6 +292,7 @@ def main() -> None:
             before = served(workdir)
             wall, cpu, peak = run_children([[sys.executable, "-c", BARE_SPIDER, *list_urls]], env)
             bare_runs.append(Run(BARE, served(workdir) - before, wall, cpu, peak))
+            contention.append(spin_contention(env))
             for label, database in databases:
                 for config in CONFIGS:
                     run = _nianbao_run(config, database, sites, workdir, env, args.redis)
@@ -306,8 +315,8 @@ def main() -> None:
     ]
     summary = []
     for label, _ in databases:
-        b, b_thread, c = (Repeated(config.name, nianbao_runs[(label, config.name)]) for config in CONFIGS)
-        lines.extend(_row(label, repeated) for repeated in (b, b_thread, c))
+        b, b_thread, c1, c = (Repeated(config.name, nianbao_runs[(label, config.name)]) for config in CONFIGS)
+        lines.extend(_row(label, repeated) for repeated in (b, b_thread, c1, c))
         summary.append(
             f"{label}: (b)/(a) = {_ratio(b.pages_per_second, bare.pages_per_second)}"
             f" (target ≥ 0.6; per round {_round_range(b.runs, bare.runs, lambda r: r.pages_per_second)}),"
@@ -315,8 +324,14 @@ def main() -> None:
             f" (c)/(b) = {_ratio(c.pages_per_second, b.pages_per_second)};"
             f" (c) CPU ms/page after start-up = {_ratio(c.marginal_cpu_per_page_ms, b.marginal_cpu_per_page_ms)} × (b)'s"
             f" (target ≤ 1.15; per round {_round_range(c.runs, b.runs, lambda r: r.marginal_cpu_per_page_ms)}),"
-            f" {_ratio(c.median(lambda r: r.cpu_per_page_ms), b.median(lambda r: r.cpu_per_page_ms))} × in all."
+            f" {_ratio(c.median(lambda r: r.cpu_per_page_ms), b.median(lambda r: r.cpu_per_page_ms))} × in all;"
+            f" one worker (c1): {_ratio(c1.marginal_cpu_per_page_ms, b.marginal_cpu_per_page_ms)} × (b)'s"
+            f" (per round {_round_range(c1.runs, b.runs, lambda r: r.marginal_cpu_per_page_ms)})."
         )
+    summary.append(
+        f"This machine: the same pure-Python work took {statistics.median(contention):.2f} × its CPU time"
+        f" alone when two copies ran at once (per round {min(contention):.2f}-{max(contention):.2f})."
+    )
     everything = [*bare_runs, *(run for runs in nianbao_runs.values() for run in runs)]
     summary.append(f"Peak memory per process ≤ 1 GiB: {'yes' if max(r.peak_rss_mib for r in everything) <= 1024 else 'no'}.")
     text = "\n".join([*lines, "", *summary])
@@ -327,6 +342,24 @@ def main() -> None:
 
 
 BARE = "(a) bare Scrapy spider, fetch only"
+
+# Pure-Python work of the crawl's kind (dicts, strings, JSON), the same every time.
+SPIN = textwrap.dedent('''
+    import json
+    for _ in range(8):
+        counts = {}
+        for i in range(300000):
+            key = f"key{i % 5000}-{i}"
+            counts[key[:8]] = counts.get(key[:8], 0) + len(key)
+        json.dumps(counts)
+''')
+
+
+def spin_contention(env: dict[str, str]) -> float:
+    """CPU seconds of :data:`SPIN` with two copies running at once, per copy, × alone."""
+    _, alone, _ = run_children([[sys.executable, "-c", SPIN]], env)
+    _, both, _ = run_children([[sys.executable, "-c", SPIN]] * 2, env)
+    return both / 2 / alone
 
 
 @dataclass(frozen=True)
@@ -339,6 +372,7 @@ class Config:
 CONFIGS = (
     Config("(b) nianbao crawl, one process (writer process)", "process", 0),
     Config("(b') nianbao crawl, one process (writer thread)", "thread", 0),
+    Config("(c1) one distributed worker (writer process)", "process", 1),
     Config("(c) two distributed workers (writer processes)", "process", 2),
 )
 

@@ -8,6 +8,7 @@ crawl never names this one).
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -19,13 +20,28 @@ from scrapy_redis.scheduler import Scheduler
 
 __all__ = ["SharedFifoQueue", "SharedQueueScheduler", "request_dict"]
 
+logger = logging.getLogger(__name__)
 
-# Queue a request unless its fingerprint was seen, in one round trip and atomically: a worker
-# killed between the two steps can no longer leave a fingerprint whose request was never queued.
-_ENQUEUE_UNSEEN = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-return 1
+
+# Queue the requests a worker found since its last round trip, each unless its fingerprint was
+# seen (an empty fingerprint: a request that skips the fingerprints), then take up to ARGV[1]
+# requests: one round trip, and atomic, so a worker killed half-way cannot leave a fingerprint
+# whose request was never queued. ARGV = take, then fingerprint and request data pairs.
+_QUEUE_AND_TAKE = """
+local queued = {}
+for i = 2, #ARGV - 1, 2 do
+  if ARGV[i] == '' or redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('LPUSH', KEYS[2], ARGV[i + 1])
+    queued[#queued + 1] = 1
+  else
+    queued[#queued + 1] = 0
+  end
+end
+local taken = {}
+if tonumber(ARGV[1]) > 0 then
+  taken = redis.call('RPOP', KEYS[2], ARGV[1]) or {}
+end
+return {queued, taken}
 """
 
 
@@ -36,13 +52,18 @@ class SharedQueueScheduler(Scheduler):
     the pop) and once more every time Scrapy looks for work and the queue is empty: a fifth of
     a worker's time went to Redis (BENCHMARKS.md). This one:
 
-    * queues with one script call (the SADD and the LPUSH together, see ``_ENQUEUE_UNSEEN``);
+    * gathers the requests the crawl finds and sends them together: when Scrapy next asks for
+      a request (with the pop, in the same round trip) or at the end of the event-loop turn
+      that found them, whichever comes first (``_QUEUE_AND_TAKE``: fingerprints checked and
+      requests queued in one script call). A link this worker already queued is refused at
+      once, without asking; one another worker had queued is found a duplicate when sent, and
+      dropped then (logged and counted as Scrapy's dupefilter does);
     * takes up to :attr:`TAKE` requests per pop and hands them out one by one; those it still
       holds when its crawler closes are put back at the head of the shared queue (a worker
-      killed outright loses them for the night, as it loses the requests it was fetching:
-      the next night fetches them);
+      killed outright loses them for the night, as it loses the requests it was fetching and
+      the links it had found but not sent: the next night fetches them);
     * after finding the shared queue empty, answers "none" for :attr:`EMPTY_FOR` seconds
-      without asking, unless this worker queued a request since (requests other workers queue
+      without asking, unless this worker found a request since (requests other workers queue
       meanwhile are taken at the next look; :class:`SharedQueueKeepAlive` wakes an idle crawler).
     """
 
@@ -52,11 +73,16 @@ class SharedQueueScheduler(Scheduler):
     def open(self, spider: Any) -> Any:
         self._taken: deque[Any] = deque()
         self._empty_until = 0.0
+        # Found, not yet sent: (request, fingerprint or "" when it skips them, its data).
+        self._found: list[tuple[Request, str, bytes]] = []
+        self._fingerprints: set[str] = set()  # of the requests this worker queued or found
+        self._send_scheduled = False
         opened = super().open(spider)
-        self._enqueue_unseen = self.server.register_script(_ENQUEUE_UNSEEN)
+        self._queue_and_take = self.server.register_script(_QUEUE_AND_TAKE)
         return opened
 
     def close(self, reason: str) -> Any:
+        self.send_found()
         if self._taken:
             # Back where they were taken from (the pop end), first-to-take last pushed.
             self.server.rpush(self.queue.key, *[self.queue._encode_request(r) for r in reversed(self._taken)])
@@ -64,25 +90,31 @@ class SharedQueueScheduler(Scheduler):
         return super().close(reason)
 
     def enqueue_request(self, request: Any) -> bool:
-        if request.dont_filter:
-            queued = bool(super().enqueue_request(request))
-        else:
+        fingerprint = ""
+        if not request.dont_filter:
             fingerprint = self.df.request_fingerprint(request)
-            encoded = self.queue._encode_request(request)
-            queued = bool(self._enqueue_unseen(keys=[self.df.key, self.queue.key], args=[fingerprint, encoded]))
-            if not queued:
-                self.df.log(request, self.spider)
-            elif self.stats:
-                self.stats.inc_value("scheduler/enqueued/redis")
-        if queued:
-            self._empty_until = 0.0
-        return queued
+            if fingerprint in self._fingerprints:
+                self._dropped(request)
+                return False
+            self._fingerprints.add(fingerprint)
+        self._found.append((request, fingerprint, self.queue._encode_request(request)))
+        self._empty_until = 0.0
+        self._send_at_end_of_turn()
+        return True
+
+    def send_found(self) -> None:
+        """Queue the requests found and not yet sent (without taking any)."""
+        if self._found:
+            self._round_trip(take=0)
 
     def next_request(self) -> Any:
         if not self._taken:
-            if time.monotonic() < self._empty_until:
+            if not self._found and time.monotonic() < self._empty_until:
                 return None
-            taken = self.server.rpop(self.queue.key, self.TAKE)
+            if self._found:
+                taken = self._round_trip(take=self.TAKE)
+            else:
+                taken = self.server.rpop(self.queue.key, self.TAKE)
             if not taken:
                 self._empty_until = time.monotonic() + self.EMPTY_FOR
                 return None
@@ -92,14 +124,62 @@ class SharedQueueScheduler(Scheduler):
         return self._taken.popleft()
 
     def has_pending_requests(self) -> bool:
-        if self._taken:
+        if self._taken or self._found:
             return True
         if time.monotonic() < self._empty_until:
             return False
         return bool(super().has_pending_requests())
 
     def __len__(self) -> int:
-        return len(self._taken) + int(super().__len__())
+        return len(self._taken) + len(self._found) + int(super().__len__())
+
+    def _round_trip(self, take: int) -> list[bytes]:
+        """Send the found requests and take up to ``take``; what was taken.
+
+        The found requests are forgotten only once Redis has them: if the call fails (Redis
+        unreachable), they are sent again with the next one.
+        """
+        found = self._found
+        arguments: list[Any] = [take]
+        for _, fingerprint, data in found:
+            arguments += [fingerprint, data]
+        queued, taken = self._queue_and_take(keys=[self.df.key, self.queue.key], args=arguments)
+        self._found = []
+        for (request, _, _), was_queued in zip(found, queued, strict=True):
+            if was_queued:
+                if self.stats:
+                    self.stats.inc_value("scheduler/enqueued/redis")
+            else:  # another worker had queued it
+                self._dropped(request)
+        return list(taken)
+
+    def _dropped(self, request: Request) -> None:
+        """A duplicate: logged and counted as Scrapy's own dupefilter does."""
+        self.df.log(request, self.spider)
+        if self.stats:
+            self.stats.inc_value("dupefilter/filtered")
+
+    def _send_at_end_of_turn(self) -> None:
+        """Have the found requests sent once the event loop has run the code that found them
+        (the links of one page go together), even if Scrapy asks for no request meanwhile (its
+        downloader full): other workers may take them. No loop running (a test): not needed."""
+        if self._send_scheduled:
+            return
+        from twisted.internet import reactor
+
+        if not reactor.running:
+            return
+        from scrapy.utils.asyncio import call_later
+
+        self._send_scheduled = True
+        call_later(0, self._send_scheduled_now)
+
+    def _send_scheduled_now(self) -> None:
+        self._send_scheduled = False
+        try:
+            self.send_found()
+        except Exception as exc:  # Redis unreachable: kept, and sent with the next pop
+            logger.warning("could not send found requests to the shared queue: %s", exc)
 
 
 class SharedFifoQueue(FifoQueue):
