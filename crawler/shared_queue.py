@@ -53,22 +53,35 @@ class SharedQueueScheduler(Scheduler):
     a worker's time went to Redis (BENCHMARKS.md). This one:
 
     * gathers the requests the crawl finds and sends them together: when Scrapy next asks for
-      a request (with the pop, in the same round trip) or at the end of the event-loop turn
-      that found them, whichever comes first (``_QUEUE_AND_TAKE``: fingerprints checked and
-      requests queued in one script call). A link this worker already queued is refused at
-      once, without asking; one another worker had queued is found a duplicate when sent, and
-      dropped then (logged and counted as Scrapy's dupefilter does);
-    * takes up to :attr:`TAKE` requests per pop and hands them out one by one; those it still
-      holds when its crawler closes are put back at the head of the shared queue (a worker
-      killed outright loses them for the night, as it loses the requests it was fetching and
-      the links it had found but not sent: the next night fetches them);
-    * after finding the shared queue empty, answers "none" for :attr:`EMPTY_FOR` seconds
-      without asking, unless this worker found a request since (requests other workers queue
-      meanwhile are taken at the next look; :class:`SharedQueueKeepAlive` wakes an idle crawler).
+      a request (with the pop, in the same round trip), or :attr:`SEND_WITHIN` seconds after
+      the first of them was found if Scrapy asks for none meanwhile (``_QUEUE_AND_TAKE``:
+      fingerprints checked and requests queued in one script call). A link this worker
+      already queued is refused at once, without asking; one another worker had queued is
+      found a duplicate when sent, and dropped then (logged and counted as Scrapy's
+      dupefilter does);
+    * takes up to :attr:`TAKE` requests per pop and hands them out one by one: a request it
+      sent itself as the very object it sent (as Scrapy's own scheduler keeps requests),
+      others rebuilt from their data. Those it still holds when its crawler closes are put
+      back at the head of the shared queue (a worker killed outright loses them for the night,
+      as it loses the requests it was fetching and the links it had found but not sent: the
+      next night fetches them);
+    * after finding the shared queue empty (a pop that got fewer than it asked for), answers
+      "none" for :attr:`EMPTY_FOR` seconds without asking, unless this worker found a request
+      since (requests other workers queue meanwhile are taken at the next look;
+      :class:`SharedQueueKeepAlive` wakes an idle crawler).
     """
 
     TAKE = 4
     EMPTY_FOR = 0.02
+    # Scrapy asks for a request right after each one is queued unless its downloader is full
+    # (a polite crawl's requests waiting out the download delay): found requests then still
+    # reach the shared queue this soon, for other workers to take.
+    SEND_WITHIN = 0.01
+    # Requests this worker sent, kept to be handed out as they are if it takes them back
+    # (rebuilding one from its data costs more than the round trip it came in); past this
+    # many, the oldest are forgotten: another worker took them (a page's links are taken
+    # within moments, so a few hundred cover them).
+    KEEP_SENT = 500
 
     def open(self, spider: Any) -> Any:
         self._taken: deque[Any] = deque()
@@ -77,6 +90,7 @@ class SharedQueueScheduler(Scheduler):
         self._found: list[tuple[Request, str, bytes]] = []
         self._fingerprints: set[str] = set()  # of the requests this worker queued or found
         self._send_scheduled = False
+        self._sent: dict[bytes, deque[Request]] = {}
         opened = super().open(spider)
         self._queue_and_take = self.server.register_script(_QUEUE_AND_TAKE)
         return opened
@@ -87,6 +101,7 @@ class SharedQueueScheduler(Scheduler):
             # Back where they were taken from (the pop end), first-to-take last pushed.
             self.server.rpush(self.queue.key, *[self.queue._encode_request(r) for r in reversed(self._taken)])
             self._taken.clear()
+        self._sent.clear()
         return super().close(reason)
 
     def enqueue_request(self, request: Any) -> bool:
@@ -99,7 +114,7 @@ class SharedQueueScheduler(Scheduler):
             self._fingerprints.add(fingerprint)
         self._found.append((request, fingerprint, self.queue._encode_request(request)))
         self._empty_until = 0.0
-        self._send_at_end_of_turn()
+        self._send_soon()
         return True
 
     def send_found(self) -> None:
@@ -114,11 +129,12 @@ class SharedQueueScheduler(Scheduler):
             if self._found:
                 taken = self._round_trip(take=self.TAKE)
             else:
-                taken = self.server.rpop(self.queue.key, self.TAKE)
-            if not taken:
+                taken = self.server.rpop(self.queue.key, self.TAKE) or []
+            if len(taken) < self.TAKE:  # the shared queue is empty now
                 self._empty_until = time.monotonic() + self.EMPTY_FOR
+            if not taken:
                 return None
-            self._taken.extend(self.queue._decode_request(data) for data in taken)
+            self._taken.extend(self._request_of(data) for data in taken)
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return self._taken.popleft()
@@ -145,13 +161,29 @@ class SharedQueueScheduler(Scheduler):
             arguments += [fingerprint, data]
         queued, taken = self._queue_and_take(keys=[self.df.key, self.queue.key], args=arguments)
         self._found = []
-        for (request, _, _), was_queued in zip(found, queued, strict=True):
+        for (request, _, data), was_queued in zip(found, queued, strict=True):
             if was_queued:
+                self._remember_sent(request, data)
                 if self.stats:
                     self.stats.inc_value("scheduler/enqueued/redis")
             else:  # another worker had queued it
                 self._dropped(request)
         return list(taken)
+
+    def _remember_sent(self, request: Request, data: bytes) -> None:
+        self._sent.setdefault(data, deque()).append(request)
+        if len(self._sent) > self.KEEP_SENT:
+            del self._sent[next(iter(self._sent))]
+
+    def _request_of(self, data: bytes) -> Request:
+        """The request ``data`` stands for: the one this worker sent, else rebuilt."""
+        sent = self._sent.get(data)
+        if not sent:
+            return self.queue._decode_request(data)
+        request = sent.popleft()
+        if not sent:
+            del self._sent[data]
+        return request
 
     def _dropped(self, request: Request) -> None:
         """A duplicate: logged and counted as Scrapy's own dupefilter does."""
@@ -159,10 +191,9 @@ class SharedQueueScheduler(Scheduler):
         if self.stats:
             self.stats.inc_value("dupefilter/filtered")
 
-    def _send_at_end_of_turn(self) -> None:
-        """Have the found requests sent once the event loop has run the code that found them
-        (the links of one page go together), even if Scrapy asks for no request meanwhile (its
-        downloader full): other workers may take them. No loop running (a test): not needed."""
+    def _send_soon(self) -> None:
+        """Have the found requests sent within SEND_WITHIN even if Scrapy asks for no request
+        (no event loop running, as in a test: not needed)."""
         if self._send_scheduled:
             return
         from twisted.internet import reactor
@@ -172,7 +203,7 @@ class SharedQueueScheduler(Scheduler):
         from scrapy.utils.asyncio import call_later
 
         self._send_scheduled = True
-        call_later(0, self._send_scheduled_now)
+        call_later(self.SEND_WITHIN, self._send_scheduled_now)
 
     def _send_scheduled_now(self) -> None:
         self._send_scheduled = False

@@ -148,6 +148,21 @@ def test_found_requests_reach_the_shared_queue_though_this_worker_asks_for_none(
     assert (during_the_page, after_it) == (0, 3)
 
 
+def test_a_worker_takes_back_the_requests_it_sent_as_they_were(redis_url):
+    # Rebuilding a request from its data (unpickling, finding the callback) cost more than the
+    # round trip that brought it; the worker that found a link usually takes it itself.
+    found, other = worker(redis_url), worker(redis_url)
+    mine = scrapy.Request("http://a.example/mine.htm", meta={"page_kind": "report"})
+    theirs = scrapy.Request("http://a.example/theirs.htm", meta={"page_kind": "report"})
+    found.enqueue_request(mine)
+    found.send_found()
+    other.enqueue_request(theirs)
+    other.send_found()
+    assert found.next_request() is mine
+    rebuilt = found.next_request()
+    assert rebuilt is not theirs and rebuilt.url == theirs.url and rebuilt.meta == theirs.meta
+
+
 def test_found_requests_are_kept_when_redis_cannot_take_them(redis_url, monkeypatch):
     found, other = worker(redis_url), worker(redis_url)
     found.enqueue_request(scrapy.Request("http://a.example/kept.htm"))
