@@ -16,7 +16,7 @@ once: on a machine whose cores slow each other down when all are busy (shared ca
 hyperthreads of a virtual machine), CPU time per unit of work grows with the load, and (c) keeps
 every core busy where (b) does not. The ratio is reported beside (c)'s.
 
-(b), (b') and (c) run into SQLite and into PostgreSQL (when ``--pg-url`` or
+(b), (b'), (c1) and (c) run into SQLite and into PostgreSQL (when ``--pg-url`` or
 ``NIANBAO_TEST_POSTGRES_URL`` names one), each into an empty archive whose schema is created
 (``nianbao db migrate``, then a PostgreSQL CHECKPOINT) before the timed run: an archive's tables
 are made once in its life, not by every crawl. Reported: pages/s, CPU milliseconds per page (the

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
 from scrapy import Request, Spider
 from scrapy_redis.queue import FifoQueue
 from scrapy_redis.scheduler import Scheduler
@@ -209,7 +210,7 @@ class SharedQueueScheduler(Scheduler):
         self._send_scheduled = False
         try:
             self.send_found()
-        except Exception as exc:  # Redis unreachable: kept, and sent with the next pop
+        except RedisError as exc:  # Redis unreachable: kept, and sent with the next pop
             logger.warning("could not send found requests to the shared queue: %s", exc)
 
 
