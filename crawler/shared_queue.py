@@ -90,13 +90,16 @@ class SharedQueueScheduler(Scheduler):
         # Found, not yet sent: (request, fingerprint or "" when it skips them, its data).
         self._found: list[tuple[Request, str, bytes]] = []
         self._fingerprints: set[str] = set()  # of the requests this worker queued or found
-        self._send_scheduled = False
+        self._send_call: Any = None  # the pending send of found requests (SEND_WITHIN)
         self._sent: dict[bytes, deque[Request]] = {}
         opened = super().open(spider)
         self._queue_and_take = self.server.register_script(_QUEUE_AND_TAKE)
         return opened
 
     def close(self, reason: str) -> Any:
+        if self._send_call is not None:
+            self._send_call.cancel()
+            self._send_call = None
         self.send_found()
         if self._taken:
             # Back where they were taken from (the pop end), first-to-take last pushed.
@@ -125,7 +128,8 @@ class SharedQueueScheduler(Scheduler):
 
     def next_request(self) -> Any:
         if not self._taken:
-            if not self._found and time.monotonic() < self._empty_until:
+            # Finding a request resets _empty_until: found requests are always sent here.
+            if time.monotonic() < self._empty_until:
                 return None
             if self._found:
                 taken = self._round_trip(take=self.TAKE)
@@ -195,19 +199,18 @@ class SharedQueueScheduler(Scheduler):
     def _send_soon(self) -> None:
         """Have the found requests sent within SEND_WITHIN even if Scrapy asks for no request
         (no event loop running, as in a test: not needed)."""
-        if self._send_scheduled:
+        if self._send_call is not None:
             return
-        from twisted.internet import reactor
+        from twisted.internet import reactor  # not at import: that would install a reactor
 
         if not reactor.running:
             return
         from scrapy.utils.asyncio import call_later
 
-        self._send_scheduled = True
-        call_later(self.SEND_WITHIN, self._send_scheduled_now)
+        self._send_call = call_later(self.SEND_WITHIN, self._send_now)
 
-    def _send_scheduled_now(self) -> None:
-        self._send_scheduled = False
+    def _send_now(self) -> None:
+        self._send_call = None
         try:
             self.send_found()
         except RedisError as exc:  # Redis unreachable: kept, and sent with the next pop
